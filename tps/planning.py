@@ -1,0 +1,384 @@
+"""Planning the TPS of a facility: how many, and which voter goes where.
+
+Pure module: plain voters in, a plan out. The service stores the plan; this
+module only decides. It is deterministic, so the same list always yields the
+same plan, and a plan can be previewed before it is saved.
+
+Priorities, strongest first:
+
+1. **Capacity** (max voters per TPS, 300 for Pemilu 2024, 600 for Pilkada) is
+   never exceeded; if it cannot be met, ``CapacityError`` says why.
+2. **Stability**: on a re-plan a voter keeps the TPS they are on while it still
+   exists and has room. Every move means a changed DPT, a new notice and
+   confused KPPS, and the lists turn over weekly before voting day.
+3. **Cell blocks together**: inmates are escorted to the TPS block by block,
+   so a block is placed whole (largest first, into the TPS with most room) and
+   split only when no TPS has room for it; a split block is shared out
+   evenly.
+4. **Balance**: within those limits, voters go to the least loaded TPS, so
+   301 voters without blocks make two TPS of 151 and 150, not 300 and 1.
+
+Within each TPS voters are numbered 1..n in alphabetical order of name, the
+order of the printed DPT.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.utils.translation import gettext
+
+DEFAULT_START_NUMBER = 901
+
+
+@dataclass(frozen=True)
+class PlanVoter:
+    key: Hashable
+    name: str
+    cell_block: str | None = None
+    current_tps: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    key: Hashable
+    name: str
+    cell_block: str | None
+    tps_number: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class Move:
+    key: Hashable
+    name: str
+    from_tps: str
+    to_tps: str
+
+
+@dataclass(frozen=True)
+class PlannedTps:
+    number: str
+    voters: tuple[Assignment, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.voters)
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        return tuple(sorted({voter.cell_block for voter in self.voters if voter.cell_block is not None}))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The proposed TPS and what changes compared with the voters' current TPS.
+
+    ``added`` are voters who had no TPS before. ``added_tps`` are TPS numbers
+    no voter was on before; ``removed_tps`` are TPS numbers voters were on
+    that the plan no longer has. Voters who left the list are not passed in,
+    so the caller (which knows the stored assignments) reports those.
+    """
+
+    capacity: int
+    tps: tuple[PlannedTps, ...]
+    moved: tuple[Move, ...]
+    added: tuple[Assignment, ...]
+    added_tps: tuple[str, ...]
+    removed_tps: tuple[str, ...]
+    split_blocks: tuple[str, ...]
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(tps.number for tps in self.tps)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {tps.number: tps.size for tps in self.tps}
+
+    @property
+    def assignments(self) -> tuple[Assignment, ...]:
+        return tuple(assignment for tps in self.tps for assignment in tps.voters)
+
+    def assignment_for(self, key: Hashable) -> Assignment:
+        for assignment in self.assignments:
+            if assignment.key == key:
+                return assignment
+        raise KeyError(key)
+
+
+class CapacityError(ValueError):
+    """The voters do not fit the TPS available without exceeding capacity."""
+
+    def __init__(self, *, voters: int, capacity: int, tps_available: int) -> None:
+        self.voters = voters
+        self.capacity = capacity
+        self.tps_available = tps_available
+        self.tps_needed = tps_count(voters, capacity)
+        super().__init__(
+            f"{voters} voters need at least {self.tps_needed} TPS of at most {capacity} voters each, "
+            f"but only {tps_available} TPS are available."
+        )
+
+    @property
+    def user_message(self) -> str:
+        """The same message, translated for the user in the active language."""
+        return gettext(
+            "%(voters)d voters need at least %(needed)d TPS of at most %(capacity)d voters each, "
+            "but only %(available)d TPS are available."
+        ) % {
+            "voters": self.voters,
+            "needed": self.tps_needed,
+            "capacity": self.capacity,
+            "available": self.tps_available,
+        }
+
+
+def _check_capacity(capacity: int) -> None:
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+        raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+
+
+def tps_count(voters: int, capacity: int) -> int:
+    """The fewest TPS that hold ``voters`` without any exceeding ``capacity``."""
+    _check_capacity(capacity)
+    if isinstance(voters, bool) or not isinstance(voters, int) or voters < 0:
+        raise ValueError(f"voters must be a non-negative int, got {voters!r}")
+    return -(-voters // capacity)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _name_key(voter: PlanVoter) -> tuple[str, str, str]:
+    """Alphabetical order as a reader expects it: case and accents ignored.
+
+    The name as written and the key's repr break ties, so the order never
+    depends on the order of the input.
+    """
+    decomposed = unicodedata.normalize("NFKD", voter.name)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return (" ".join(plain.casefold().split()), voter.name, repr(voter.key))
+
+
+class _Allocation:
+    """Mutable working state of one planning run."""
+
+    def __init__(self, numbers: Sequence[str], capacity: int) -> None:
+        self.numbers = list(numbers)
+        self.order = {number: index for index, number in enumerate(numbers)}
+        self.capacity = capacity
+        self.members: dict[str, list[PlanVoter]] = {number: [] for number in numbers}
+        self.target: dict[str, int] = dict.fromkeys(numbers, capacity)
+
+    def room(self, number: str) -> int:
+        return self.capacity - len(self.members[number])
+
+    def mates(self, number: str, block: str) -> int:
+        return sum(1 for voter in self.members[number] if voter.cell_block == block)
+
+    def set_targets(self, total: int) -> None:
+        """Balanced sizes given the voters already fixed: the lowest common
+        level ``L`` with ``sum(max(size, L)) >= total`` (water filling)."""
+        sizes = [len(self.members[number]) for number in self.numbers]
+        low, high = 0, self.capacity
+        while low < high:
+            level = (low + high) // 2
+            if sum(max(size, level) for size in sizes) >= total:
+                high = level
+            else:
+                low = level + 1
+        self.target = {number: max(len(self.members[number]), low) for number in self.numbers}
+
+    def least_loaded(self, candidates: Iterable[str]) -> str:
+        return min(candidates, key=lambda number: (len(self.members[number]), self.order[number]))
+
+    def place_block(self, block: str, group: list[PlanVoter]) -> None:
+        size = len(group)
+        with_mates = [
+            number for number in self.numbers if self.mates(number, block) and self.room(number) >= size
+        ]
+        if with_mates:
+            best = max(
+                with_mates,
+                key=lambda number: (
+                    self.mates(number, block),
+                    -len(self.members[number]),
+                    -self.order[number],
+                ),
+            )
+            self.members[best].extend(group)
+            return
+        fitting = [number for number in self.numbers if self.room(number) >= size]
+        if fitting:
+            self.members[self.least_loaded(fitting)].extend(group)
+            return
+        self._split(sorted(group, key=_name_key))
+
+    def _split(self, group: list[PlanVoter]) -> None:
+        """Share out a block that fits nowhere whole: first up to the balanced
+        target, then up to capacity, biggest gaps first."""
+        remaining = list(group)
+        for limits in (self.target, dict.fromkeys(self.numbers, self.capacity)):
+            gaps = {number: limits[number] - len(self.members[number]) for number in self.numbers}
+            for number in sorted(self.numbers, key=lambda number: (-gaps[number], self.order[number])):
+                take = min(gaps[number], len(remaining))
+                if take > 0:
+                    self.members[number].extend(remaining[:take])
+                    remaining = remaining[take:]
+            if not remaining:
+                return
+        raise AssertionError("capacity was checked before allocation")  # pragma: no cover
+
+    def place_loose(self, voter: PlanVoter) -> None:
+        open_tps = [number for number in self.numbers if self.room(number) > 0]
+        self.members[self.least_loaded(open_tps)].append(voter)
+
+
+def _keep_order(voters: list[PlanVoter]) -> list[PlanVoter]:
+    """Order in which an over-full TPS keeps its voters: the biggest blocks
+    first, so the fewest blocks are cut; voters without a block last."""
+    counts = Counter(voter.cell_block for voter in voters if voter.cell_block is not None)
+    return sorted(
+        voters,
+        key=lambda voter: (
+            voter.cell_block is None,
+            -counts[voter.cell_block] if voter.cell_block is not None else 0,
+            voter.cell_block or "",
+            _name_key(voter),
+        ),
+    )
+
+
+def _numbers_for(count: int, tps_numbers: Sequence[str] | None, start_number: int) -> list[str]:
+    if tps_numbers is None:
+        if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 0:
+            raise ValueError(f"start_number must be a non-negative int, got {start_number!r}")
+        return [str(start_number + index) for index in range(count)]
+    numbers: list[str] = []
+    for raw in tps_numbers:
+        number = _clean(str(raw))
+        if number is None:
+            raise ValueError("TPS numbers cannot be blank")
+        if number in numbers:
+            raise ValueError(f"TPS numbers must be unique; {number!r} is repeated")
+        numbers.append(number)
+    return numbers
+
+
+def plan(
+    voters: Iterable[PlanVoter],
+    capacity: int,
+    tps_numbers: Sequence[str] | None = None,
+    start_number: int = DEFAULT_START_NUMBER,
+    *,
+    rebalance: bool = False,
+) -> Plan:
+    """Propose TPS for ``voters`` with at most ``capacity`` voters each.
+
+    Without ``tps_numbers`` the plan has the fewest TPS that fit
+    (``tps_count``), numbered from ``start_number`` (``"901"``, ``"902"`` ...,
+    the usual numbering of special-location TPS). With ``tps_numbers``
+    exactly those TPS are used, in that order (the KPU decides how many TPS a
+    facility gets); ``CapacityError`` if they cannot hold everyone.
+
+    A voter's ``current_tps`` is kept when that TPS is in the plan and has
+    room; ``rebalance=True`` ignores it and plans from scratch, still
+    reporting who moves.
+    """
+    _check_capacity(capacity)
+    people = [
+        PlanVoter(
+            key=voter.key,
+            name=voter.name,
+            cell_block=_clean(voter.cell_block),
+            current_tps=_clean(voter.current_tps),
+        )
+        for voter in voters
+    ]
+    repeated = [key for key, seen in Counter(voter.key for voter in people).items() if seen > 1]
+    if repeated:
+        raise ValueError(f"voter keys must be unique; repeated: {repeated!r}")
+
+    total = len(people)
+    numbers = _numbers_for(tps_count(total, capacity), tps_numbers, start_number)
+    if len(numbers) * capacity < total:
+        raise CapacityError(voters=total, capacity=capacity, tps_available=len(numbers))
+
+    allocation = _Allocation(numbers, capacity)
+    # Deterministic whatever the input order.
+    people.sort(key=_name_key)
+    pool: list[PlanVoter] = []
+    staying: dict[str, list[PlanVoter]] = {number: [] for number in numbers}
+    for voter in people:
+        if not rebalance and voter.current_tps in staying:
+            staying[voter.current_tps].append(voter)
+        else:
+            pool.append(voter)
+    for number, group in staying.items():
+        kept = _keep_order(group)
+        allocation.members[number].extend(kept[:capacity])
+        pool.extend(kept[capacity:])
+
+    allocation.set_targets(total)
+    blocks: dict[str, list[PlanVoter]] = {}
+    loose: list[PlanVoter] = []
+    for voter in pool:
+        if voter.cell_block is None:
+            loose.append(voter)
+        else:
+            blocks.setdefault(voter.cell_block, []).append(voter)
+    for block, group in sorted(blocks.items(), key=lambda item: (-len(item[1]), item[0])):
+        allocation.place_block(block, group)
+    for voter in sorted(loose, key=_name_key):
+        allocation.place_loose(voter)
+
+    return _build_plan(allocation, people)
+
+
+def _build_plan(allocation: _Allocation, people: list[PlanVoter]) -> Plan:
+    planned: list[PlannedTps] = []
+    tps_of: dict[Hashable, str] = {}
+    block_tps: dict[str, set[str]] = {}
+    for number in allocation.numbers:
+        ordered = sorted(allocation.members[number], key=_name_key)
+        assignments = tuple(
+            Assignment(
+                key=voter.key,
+                name=voter.name,
+                cell_block=voter.cell_block,
+                tps_number=number,
+                sequence=index,
+            )
+            for index, voter in enumerate(ordered, start=1)
+        )
+        planned.append(PlannedTps(number=number, voters=assignments))
+        for voter in ordered:
+            tps_of[voter.key] = number
+            if voter.cell_block is not None:
+                block_tps.setdefault(voter.cell_block, set()).add(number)
+
+    by_key = {assignment.key: assignment for tps in planned for assignment in tps.voters}
+    moved = tuple(
+        Move(key=voter.key, name=voter.name, from_tps=voter.current_tps, to_tps=tps_of[voter.key])
+        for voter in people
+        if voter.current_tps is not None and voter.current_tps != tps_of[voter.key]
+    )
+    added = tuple(by_key[voter.key] for voter in people if voter.current_tps is None)
+    previous = {voter.current_tps for voter in people if voter.current_tps is not None}
+    return Plan(
+        capacity=allocation.capacity,
+        tps=tuple(planned),
+        moved=moved,
+        added=added,
+        added_tps=tuple(number for number in allocation.numbers if number not in previous),
+        removed_tps=tuple(sorted(previous - set(allocation.numbers))),
+        split_blocks=tuple(sorted(block for block, where in block_tps.items() if len(where) > 1)),
+    )
