@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inmates import services
+from inmates.forms import InmateAdminForm
 from inmates.models import CustodyEvent, Facility, Inmate, Region, User
 from inmates.nik import NikWarning
 from voterreg.scoping import ScopedHistoryAdmin
@@ -109,6 +110,7 @@ class DuplicateFilter(admin.SimpleListFilter):
 
 @admin.register(Inmate)
 class InmateAdmin(ScopedHistoryAdmin):
+    form = InmateAdminForm
     list_display = [
         "full_name",
         "registration_number",
@@ -199,11 +201,12 @@ class InmateAdmin(ScopedHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not CustodyEvent:
             return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for event_form in formset.forms:
             if event_form.instance.pk or not event_form.has_changed():
                 continue
             data = event_form.cleaned_data
-            services.custody_event_record(
+            event = services.custody_event_record(
                 inmate=form.instance,
                 kind=data["kind"],
                 date=data["date"],
@@ -212,6 +215,7 @@ class InmateAdmin(ScopedHistoryAdmin):
                 note=data.get("note", ""),
                 user=request.user,
             )
+            formset.new_objects.append(event)
         return None
 
     def has_delete_permission(self, request, obj=None):

@@ -26,13 +26,24 @@ def _fast_settings(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
+def _load_test_regions() -> None:
+    from inmates.regions import load_regions
+
+    load_regions(provinces=TEST_PROVINCES)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Regions are reference data: load them once for the whole session."""
+    with django_db_blocker.unblock():
+        _load_test_regions()
+
+
 @pytest.fixture
 def regions(db) -> None:
-    """The regions of Central and East Java (loaded again after a flush)."""
+    """The regions of Central and East Java (loaded again after a transactional test's flush)."""
     if not Region.objects.filter(code="33.16.01.2001").exists():
-        from inmates.regions import load_regions
-
-        load_regions(provinces=TEST_PROVINCES)
+        _load_test_regions()
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+"""Set-up commands and project checks."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from inmates.models import Facility, Inmate, Region, User
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_load_regions_is_idempotent(regions, tmp_path):
+    source = tmp_path / "regions.csv"
+    source.write_text("33,JAWA TENGAH\n33.16,KAB. BLORA\n33.16.01,Jati\n33.16.01.2001,Bangkleyan Baru\n")
+    call_command("load_regions", file=str(source), verbosity=0)
+    call_command("load_regions", file=str(source), verbosity=0)
+    assert Region.objects.get(code="33.16.01.2001").name == "Bangkleyan Baru"
+    assert Region.objects.filter(code="33.16.01.2001").count() == 1
+
+
+def test_packaged_region_data_covers_every_level():
+    from inmates.regions import read_regions
+
+    levels = {}
+    for code, _name in read_regions():
+        level = code.count(".") + 1
+        levels[level] = levels.get(level, 0) + 1
+    assert levels[1] >= 34 and levels[2] >= 514 and levels[3] >= 7000 and levels[4] >= 80000
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_accounts_and_is_idempotent(regions, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    counts = (Facility.objects.count(), User.objects.count(), Inmate.objects.count())
+    call_command("seed_demo", verbosity=0)
+    assert (Facility.objects.count(), User.objects.count(), Inmate.objects.count()) == counts
+    assert set(User.objects.values_list("username", flat=True)) >= {
+        "admin", "kpu_blora", "kpu_pati", "rutan_blora", "rutan_pati"
+    }
+    assert User.objects.get(username="rutan_blora").check_password("pemilu2024")
+    blora = Inmate.objects.filter(facility__code="rutan-blora")
+    assert blora.count() >= 150
+    assert blora.filter(nik__isnull=True).exists()
+    assert blora.exclude(nik_warnings=[]).exclude(nik__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_demo_users_when_debug_is_off(regions, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", verbosity=0)
+    assert not User.objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_admin_speaks_indonesian_by_default(client, rutan_blora_officer):
+    client.force_login(rutan_blora_officer)
+    body = client.get("/admin/").content.decode()
+    assert 'lang="id"' in body
+    assert "Keluar" in body  # "Log out"
