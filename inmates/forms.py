@@ -32,7 +32,7 @@ class InmateAdminForm(forms.ModelForm):
 
     class Meta:
         model = Inmate
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the admin fieldsets choose what is shown
 
     def clean_nkk(self):
         return self.cleaned_data.get("nkk") or ""

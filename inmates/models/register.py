@@ -33,7 +33,12 @@ class Region(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     class Meta:
@@ -84,7 +89,9 @@ class Facility(models.Model):
         LAPAS_PEREMPUAN = "lapas_perempuan", _("Lapas Perempuan (women's prison)")
         OTHER = "other", _("Other")
 
-    code = models.SlugField(_("code"), max_length=50, unique=True, help_text=_("Short name, e.g. rutan-blora."))
+    code = models.SlugField(
+        _("code"), max_length=50, unique=True, help_text=_("Short name, e.g. rutan-blora.")
+    )
     name = models.CharField(_("name"), max_length=200)
     type = models.CharField(_("type"), max_length=20, choices=Type.choices, default=Type.RUTAN)
     facility_class = models.CharField(_("class"), max_length=20, blank=True, help_text=_("e.g. Kelas IIB"))
@@ -215,7 +222,9 @@ class InmateQuerySet(models.QuerySet):
             .order_by("-date", "-pk")
             .values("kind")[:1]
         )
-        return self.annotate(_kind_on_day=Subquery(latest)).filter(_kind_on_day__in=CustodyEvent.ENTERING_KINDS)
+        return self.annotate(_kind_on_day=Subquery(latest)).filter(
+            _kind_on_day__in=CustodyEvent.ENTERING_KINDS
+        )
 
     def missing_nik(self) -> InmateQuerySet:
         return self.filter(nik__isnull=True)
@@ -262,7 +271,8 @@ class Inmate(models.Model):
     registration_number = models.CharField(
         _("registration number"), max_length=50, help_text=_("Facility register number, e.g. AI.123/2023.")
     )
-    nik = models.CharField(_("NIK"), max_length=16, null=True, blank=True, db_index=True)
+    # NULL, not "": an absent NIK is "unknown", and never equal to another absent one.
+    nik = models.CharField(_("NIK"), max_length=16, null=True, blank=True, db_index=True)  # noqa: DJ001
     nkk = models.CharField(_("NKK"), max_length=16, blank=True)
     full_name = models.CharField(_("full name"), max_length=150, db_index=True)
     birth_place = models.CharField(_("birth place"), max_length=100, blank=True)
@@ -288,14 +298,19 @@ class Inmate(models.Model):
     admission_date = models.DateField(_("admission date"))
     expected_release_date = models.DateField(_("expected release date"), null=True, blank=True)
     cell_block = models.CharField(_("cell block"), max_length=50, blank=True)
-    disability = models.CharField(_("disability"), max_length=1, choices=Disability.choices, blank=True, default="")
+    disability = models.CharField(
+        _("disability"), max_length=1, choices=Disability.choices, blank=True, default=""
+    )
     ktp_el_status = models.CharField(
         _("KTP-el status"), max_length=1, choices=KtpStatus.choices, default=KtpStatus.HAS_NOT
     )
     is_tni_polri = models.BooleanField(_("active TNI/Polri"), default=False)
     voting_right_revoked = models.BooleanField(_("voting right revoked"), default=False)
     revocation_decision = models.CharField(
-        _("court decision number"), max_length=100, blank=True, help_text=_("Required when the right is revoked.")
+        _("court decision number"),
+        max_length=100,
+        blank=True,
+        help_text=_("Required when the right is revoked."),
     )
     notes = models.TextField(_("notes"), blank=True)
     custody_status = models.CharField(
@@ -337,7 +352,8 @@ class Inmate(models.Model):
             ),
             models.CheckConstraint(
                 name="inmate_release_after_admission",
-                condition=Q(expected_release_date__isnull=True) | Q(expected_release_date__gte=models.F("admission_date")),
+                condition=Q(expected_release_date__isnull=True)
+                | Q(expected_release_date__gte=models.F("admission_date")),
             ),
         ]
         indexes = [models.Index(fields=["facility", "custody_status"], name="inmate_facility_status_idx")]
@@ -362,7 +378,11 @@ class Inmate(models.Model):
             errors.setdefault("revocation_decision", []).append(
                 _("Enter the court decision that revoked the voting right.")
             )
-        if self.expected_release_date and self.admission_date and self.expected_release_date < self.admission_date:
+        if (
+            self.expected_release_date
+            and self.admission_date
+            and self.expected_release_date < self.admission_date
+        ):
             errors.setdefault("expected_release_date", []).append(
                 _("The expected release date cannot be before the admission date.")
             )
@@ -427,14 +447,29 @@ class CustodyEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
     date = models.DateField(_("date"))
     from_facility = models.ForeignKey(
-        Facility, verbose_name=_("from facility"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Facility,
+        verbose_name=_("from facility"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     to_facility = models.ForeignKey(
-        Facility, verbose_name=_("to facility"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Facility,
+        verbose_name=_("to facility"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_by = models.ForeignKey(
-        User, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
@@ -449,14 +484,16 @@ class CustodyEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.date:%d-%m-%Y}"
 
-    def clean(self) -> None:
-        super().clean()
-        if self.kind == self.Kind.TRANSFER_OUT and not self.to_facility_id and not self.note:
-            raise ValidationError({"to_facility": _("Say where the inmate was transferred to (facility or note).")})
-        if self.kind == self.Kind.TRANSFER_IN and not self.from_facility_id and not self.note:
-            raise ValidationError({"from_facility": _("Say where the inmate came from (facility or note).")})
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.pop("_allow_update", False):
             raise ValidationError(_("Custody events cannot be changed; record a new event instead."))
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == self.Kind.TRANSFER_OUT and not self.to_facility_id and not self.note:
+            raise ValidationError(
+                {"to_facility": _("Say where the inmate was transferred to (facility or note).")}
+            )
+        if self.kind == self.Kind.TRANSFER_IN and not self.from_facility_id and not self.note:
+            raise ValidationError({"from_facility": _("Say where the inmate came from (facility or note).")})

@@ -1,0 +1,18 @@
+"""Models of the inmates app, one module per concept."""
+
+from inmates.models.dedup import DptFile, DptRecord, DuplicateCandidate
+from inmates.models.imports import ImportJob
+from inmates.models.register import CustodyEvent, CustodyStatus, Facility, Inmate, Region, User
+
+__all__ = [
+    "CustodyEvent",
+    "CustodyStatus",
+    "DptFile",
+    "DptRecord",
+    "DuplicateCandidate",
+    "Facility",
+    "ImportJob",
+    "Inmate",
+    "Region",
+    "User",
+]

@@ -1,0 +1,19 @@
+"""Models of the tps app, one module per concept."""
+
+from tps.models.elections import PEMILU_BALLOTS, PILKADA_BALLOTS, BallotType, Dapil, Election
+from tps.models.stations import BallotAllocation, Tps, TpsAssignment
+from tps.models.voterlists import VoterList, VoterListEntry, VoterListEvent
+
+__all__ = [
+    "PEMILU_BALLOTS",
+    "PILKADA_BALLOTS",
+    "BallotAllocation",
+    "BallotType",
+    "Dapil",
+    "Election",
+    "Tps",
+    "TpsAssignment",
+    "VoterList",
+    "VoterListEntry",
+    "VoterListEvent",
+]
