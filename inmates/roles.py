@@ -17,23 +17,54 @@ GROUP_NAMES = {
 }
 
 # "app_label.codename" per role; admins are superusers or get every permission.
+_READ_REFERENCE = {
+    "inmates.view_region",
+    "inmates.view_facility",
+    "tps.view_election",
+    "tps.view_dapil",
+}
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    "rutan": {
-        "inmates.view_region",
-        "inmates.view_facility",
+    "rutan": _READ_REFERENCE
+    | {
         "inmates.view_inmate",
         "inmates.add_inmate",
         "inmates.change_inmate",
         "inmates.view_historicalinmate",
         "inmates.view_custodyevent",
         "inmates.add_custodyevent",
+        "inmates.view_importjob",
+        "inmates.add_importjob",
+        "inmates.view_duplicatecandidate",
+        "inmates.change_duplicatecandidate",
+        "tps.view_voterlist",
+        "tps.add_voterlist",
+        "tps.change_voterlist",
+        "tps.view_voterlistentry",
+        "tps.change_voterlistentry",
+        "tps.view_voterlistevent",
+        "tps.view_tps",
+        "tps.view_tpsassignment",
+        "tps.view_ballotallocation",
     },
-    "kpu": {
-        "inmates.view_region",
-        "inmates.view_facility",
+    "kpu": _READ_REFERENCE
+    | {
         "inmates.view_inmate",
         "inmates.view_historicalinmate",
         "inmates.view_custodyevent",
+        "inmates.view_importjob",
+        "inmates.add_importjob",
+        "inmates.view_dptfile",
+        "inmates.add_dptfile",
+        "inmates.view_dptrecord",
+        "inmates.view_duplicatecandidate",
+        "inmates.change_duplicatecandidate",
+        "tps.view_voterlist",
+        "tps.change_voterlist",
+        "tps.view_voterlistentry",
+        "tps.view_voterlistevent",
+        "tps.view_tps",
+        "tps.view_tpsassignment",
+        "tps.view_ballotallocation",
     },
 }
 

@@ -8,4 +8,6 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("register/", include("inmates.urls")),
+    path("elections/", include("tps.urls")),
 ]

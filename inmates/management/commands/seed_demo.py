@@ -4,7 +4,11 @@ from django.utils.module_loading import import_string
 
 # Each app adds its own demo data after the register exists.
 SEEDERS = ["inmates.demo.seed_demo"]
-OPTIONAL_SEEDERS = ["tps.demo.seed_demo"]
+OPTIONAL_SEEDERS = [
+    "tps.demo_elections.seed_demo",
+    "tps.demo_stations.seed_demo",
+    "inmates.demo_dedup.seed_demo",
+]
 
 
 class Command(BaseCommand):
