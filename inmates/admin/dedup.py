@@ -1,0 +1,1 @@
+"""Admin pages for duplicate review and DPT records (filled in by that feature)."""

@@ -1,0 +1,1 @@
+"""Admin pages for imports and exports (filled in by that feature)."""
