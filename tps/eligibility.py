@@ -47,9 +47,9 @@ EVER_MARRIED = frozenset({KAWIN, CERAI_HIDUP, CERAI_MATI})
 
 
 class Status(models.TextChoices):
-    ELIGIBLE = "eligible", _("Eligible")
-    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
-    NEEDS_DATA = "needs_data", _("Needs data")
+    ELIGIBLE = "eligible", _("Eligible to vote")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible to vote (TMS)")
+    NEEDS_DATA = "needs_data", _("Data incomplete, needs follow-up")
 
 
 class Reason(models.TextChoices):
@@ -61,11 +61,11 @@ class Reason(models.TextChoices):
     in which reasons are reported.
     """
 
-    WNA = "wna", _("Foreign citizen (WNA)")
+    WNA = "wna", _("Foreign citizen (WNA), not a voter")
     UNDERAGE = "underage", _("Underage on voting day")
     TNI_POLRI = "tni_polri", _("Active TNI/Polri member")
     REVOKED = "revoked", _("Voting right revoked by a court decision")
-    DEAD = "dead", _("Deceased")
+    DEAD = "dead", _("Died")
     TRANSFERRED = "transferred", _("Transferred to another facility")
     RELEASED = "released", _("Not in custody on voting day")
     DUPLICATE = "duplicate", _("Confirmed duplicate registration")

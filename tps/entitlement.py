@@ -25,24 +25,15 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class BallotType(models.TextChoices):
-    PPWP = "PPWP", _("President and Vice President (PPWP)")
-    DPR = "DPR", _("House of Representatives (DPR)")
-    DPD = "DPD", _("Regional Representative Council (DPD)")
-    DPRD_PROV = "DPRD_PROV", _("Provincial DPRD")
-    DPRD_KABKOTA = "DPRD_KABKOTA", _("Regency/City DPRD")
-    GUBERNUR = "GUBERNUR", _("Governor and Vice Governor")
-    BUPATI_WALIKOTA = "BUPATI_WALIKOTA", _("Regent/Mayor and Deputy")
-
-
-PPWP: str = BallotType.PPWP.value
-DPR: str = BallotType.DPR.value
-DPD: str = BallotType.DPD.value
-DPRD_PROV: str = BallotType.DPRD_PROV.value
-DPRD_KABKOTA: str = BallotType.DPRD_KABKOTA.value
-GUBERNUR: str = BallotType.GUBERNUR.value
-BUPATI_WALIKOTA: str = BallotType.BUPATI_WALIKOTA.value
+# Ballot type codes, the same values as ``tps.models.BallotType`` (which owns
+# the labels); plain strings here so the rules need no model.
+PPWP = "PPWP"
+DPR = "DPR"
+DPD = "DPD"
+DPRD_PROV = "DPRD_PROV"
+DPRD_KABKOTA = "DPRD_KABKOTA"
+GUBERNUR = "GUBERNUR"
+BUPATI_WALIKOTA = "BUPATI_WALIKOTA"
 
 PEMILU_BALLOT_TYPES: tuple[str, ...] = (PPWP, DPR, DPD, DPRD_PROV, DPRD_KABKOTA)
 PILKADA_BALLOT_TYPES: tuple[str, ...] = (GUBERNUR, BUPATI_WALIKOTA)
@@ -52,8 +43,8 @@ DAPIL_BALLOT_TYPES: frozenset[str] = frozenset({DPR, DPRD_PROV, DPRD_KABKOTA})
 
 
 class Entitlement(models.TextChoices):
-    ENTITLED = "entitled", _("Entitled")
-    NOT_ENTITLED = "not_entitled", _("Not entitled")
+    ENTITLED = "entitled", _("Entitled to this ballot")
+    NOT_ENTITLED = "not_entitled", _("Not entitled to this ballot")
     UNKNOWN = "unknown", _("Cannot be decided yet")
 
 

@@ -177,6 +177,9 @@ class _Allocation:
         self.capacity = capacity
         self.members: dict[str, list[PlanVoter]] = {number: [] for number in numbers}
         self.target: dict[str, int] = dict.fromkeys(numbers, capacity)
+        # Blocks placed whole by this run with no members anywhere else: the
+        # only voters the balancing pass may still move.
+        self.movable: list[tuple[list[PlanVoter], str]] = []
 
     def room(self, number: str) -> int:
         return self.capacity - len(self.members[number])
@@ -218,9 +221,53 @@ class _Allocation:
             return
         fitting = [number for number in self.numbers if self.room(number) >= size]
         if fitting:
-            self.members[self.least_loaded(fitting)].extend(group)
+            chosen = self.least_loaded(fitting)
+            if not any(self.mates(number, block) for number in self.numbers):
+                self.movable.append((group, chosen))
+            self.members[chosen].extend(group)
             return
         self._split(sorted(group, key=_name_key))
+
+    def even_out_blocks(self) -> None:
+        """Largest-first packing can leave whole blocks unevenly spread (80,
+        50, 41 against 70, 60); move or swap whole blocks between two TPS
+        while that narrows the gap between them.
+
+        Each step strictly lowers the sum of squared TPS sizes, so it ends;
+        no step can exceed capacity, as the receiving TPS stays below the
+        giving one's old size.
+        """
+        while True:
+            # (gain, block index, destination, swap partner index or None)
+            best: tuple[int, int, str, int | None] | None = None
+            for index, (group, home) in enumerate(self.movable):
+                for there in self.numbers:
+                    gap = len(self.members[home]) - len(self.members[there])
+                    if 0 < len(group) < gap:
+                        gain = len(group) * (gap - len(group))
+                        if best is None or gain > best[0]:
+                            best = (gain, index, there, None)
+                for partner, (other, there) in enumerate(self.movable):
+                    gap = len(self.members[home]) - len(self.members[there])
+                    delta = len(group) - len(other)
+                    if 0 < delta < gap:
+                        gain = delta * (gap - delta)
+                        if best is None or gain > best[0]:
+                            best = (gain, index, there, partner)
+            if best is None:
+                return
+            _gain, index, there, partner = best
+            home = self.movable[index][1]
+            self._move(index, there)
+            if partner is not None:
+                self._move(partner, home)
+
+    def _move(self, index: int, to: str) -> None:
+        group, home = self.movable[index]
+        keys = {id(voter) for voter in group}
+        self.members[home] = [voter for voter in self.members[home] if id(voter) not in keys]
+        self.members[to].extend(group)
+        self.movable[index] = (group, to)
 
     def _split(self, group: list[PlanVoter]) -> None:
         """Share out a block that fits nowhere whole: first up to the balanced
@@ -257,6 +304,17 @@ def _keep_order(voters: list[PlanVoter]) -> list[PlanVoter]:
     )
 
 
+def _even_shares(staying: dict[str, list[PlanVoter]], total: int) -> dict[str, int]:
+    """Sizes differing by at most one; the bigger shares go to the TPS that
+    already hold the most voters, so the fewest have to move."""
+    if not staying:
+        return {}
+    base, extra = divmod(total, len(staying))
+    order = {number: index for index, number in enumerate(staying)}
+    fullest = sorted(staying, key=lambda number: (-len(staying[number]), order[number]))
+    return {number: base + (1 if rank < extra else 0) for rank, number in enumerate(fullest)}
+
+
 def _numbers_for(count: int, tps_numbers: Sequence[str] | None, start_number: int) -> list[str]:
     if tps_numbers is None:
         if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 0:
@@ -290,8 +348,8 @@ def plan(
     facility gets); ``CapacityError`` if they cannot hold everyone.
 
     A voter's ``current_tps`` is kept when that TPS is in the plan and has
-    room; ``rebalance=True`` ignores it and plans from scratch, still
-    reporting who moves.
+    room. With ``rebalance=True`` it is kept only up to an even share per
+    TPS: the plan is balanced while moving as few voters as that allows.
     """
     _check_capacity(capacity)
     people = [
@@ -318,14 +376,15 @@ def plan(
     pool: list[PlanVoter] = []
     staying: dict[str, list[PlanVoter]] = {number: [] for number in numbers}
     for voter in people:
-        if not rebalance and voter.current_tps in staying:
+        if voter.current_tps in staying:
             staying[voter.current_tps].append(voter)
         else:
             pool.append(voter)
+    limits = _even_shares(staying, total) if rebalance else dict.fromkeys(numbers, capacity)
     for number, group in staying.items():
         kept = _keep_order(group)
-        allocation.members[number].extend(kept[:capacity])
-        pool.extend(kept[capacity:])
+        allocation.members[number].extend(kept[: limits[number]])
+        pool.extend(kept[limits[number] :])
 
     allocation.set_targets(total)
     blocks: dict[str, list[PlanVoter]] = {}
@@ -337,6 +396,7 @@ def plan(
             blocks.setdefault(voter.cell_block, []).append(voter)
     for block, group in sorted(blocks.items(), key=lambda item: (-len(item[1]), item[0])):
         allocation.place_block(block, group)
+    allocation.even_out_blocks()
     for voter in sorted(loose, key=_name_key):
         allocation.place_loose(voter)
 
