@@ -10,7 +10,14 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/voterreg
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install migrate messages demo worker serve test test-sqlite test-postgres lint bench bench-scale clean
+# Developers: refresh locale/id from the code and the translation fragments.
+translations: install
+	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=bench --no-obsolete -v 0
+	msgcat --use-first locale/fragments/*.po locale/id/LC_MESSAGES/django.po -o /tmp/voterreg-known.po
+	msgmerge --quiet --no-fuzzy-matching -o locale/id/LC_MESSAGES/django.po /tmp/voterreg-known.po locale/id/LC_MESSAGES/django.po
+	@echo "untranslated: $$(msgattrib --untranslated --no-obsolete locale/id/LC_MESSAGES/django.po | grep -c '^msgid' || true)"
+
+.PHONY: run install migrate messages translations demo worker serve test test-sqlite test-postgres lint bench bench-scale clean
 
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

@@ -85,3 +85,17 @@ def test_transfer_out_needs_a_destination(blora_inmate):
 
     with pytest.raises(ValidationError):
         services.custody_event_record(inmate=blora_inmate, kind=CustodyEvent.Kind.TRANSFER_OUT, date=D(2024, 1, 1), user=None)
+
+
+@pytest.mark.django_db
+def test_daily_refresh_applies_an_event_recorded_ahead(blora_inmate, time_machine):
+    from django.core.management import call_command
+
+    time_machine.move_to(D(2024, 1, 1))
+    services.custody_event_record(inmate=blora_inmate, kind="release", date=D(2024, 1, 15), user=None)
+    blora_inmate.refresh_from_db()
+    assert blora_inmate.custody_status == CustodyStatus.IN_CUSTODY
+    time_machine.move_to(D(2024, 1, 15))
+    call_command("refresh_custody_status", verbosity=0)
+    blora_inmate.refresh_from_db()
+    assert blora_inmate.custody_status == CustodyStatus.RELEASED
