@@ -154,3 +154,10 @@ def test_output_dir():
     path = settings.BASE_DIR / "test-output"
     path.mkdir(exist_ok=True)
     return path
+
+
+def pytest_runtest_setup(item):
+    from django.db import connection
+
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
