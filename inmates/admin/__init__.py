@@ -1,3 +1,3 @@
 """Admin of the inmates app, one module per concept."""
 
-from inmates.admin import dedup, imports, register  # noqa: F401
+from inmates.admin import audit, dedup, imports, register  # noqa: F401
