@@ -2,7 +2,7 @@
 
 from tps.models.elections import PEMILU_BALLOTS, PILKADA_BALLOTS, BallotType, Dapil, Election
 from tps.models.stations import BallotAllocation, Tps, TpsAssignment
-from tps.models.voterlists import VoterList, VoterListEntry, VoterListEvent
+from tps.models.voterlists import EligibilityRun, VoterList, VoterListEntry, VoterListEvent
 
 __all__ = [
     "PEMILU_BALLOTS",
@@ -11,6 +11,7 @@ __all__ = [
     "BallotType",
     "Dapil",
     "Election",
+    "EligibilityRun",
     "Tps",
     "TpsAssignment",
     "VoterList",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -33,9 +34,15 @@ class Tps(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        limit_choices_to={"level": Region.Level.VILLAGE},
         help_text=_("The village (desa/kelurahan) where the TPS stands."),
     )
     capacity = models.PositiveIntegerField(_("capacity"), help_text=_("Defaults to the election's maximum."))
+    # How many assignments the TPS holds, kept by the services in the same
+    # transaction as every change to them: the check constraint below then
+    # makes the database itself refuse a TPS over capacity, even if two
+    # officers move voters at the same moment.
+    voter_count = models.PositiveIntegerField(_("voters"), default=0, editable=False)
     logistics_fixed_at = models.DateTimeField(_("ballot logistics fixed at"), null=True, blank=True)
 
     history = HistoricalRecords()
@@ -48,10 +55,42 @@ class Tps(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["election", "facility", "number"], name="tps_unique_number"),
             models.CheckConstraint(name="tps_positive_capacity", condition=Q(capacity__gt=0)),
+            models.CheckConstraint(
+                name="tps_voters_within_capacity", condition=Q(voter_count__lte=F("capacity"))
+            ),
         ]
 
     def __str__(self) -> str:
         return f"TPS {self.number} · {self.facility}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list] = {}
+        number = (self.number or "").strip()
+        if self.number is not None:
+            self.number = number
+        if number and not number.isdigit():
+            errors.setdefault("number", []).append(_("Use digits only, e.g. 901."))
+        election = self.election if self.election_id else None
+        if self.capacity and election is not None and self.capacity > election.max_voters_per_tps:
+            errors.setdefault("capacity", []).append(
+                _("At most %(max)d voters per TPS in this election.") % {"max": election.max_voters_per_tps}
+            )
+        if self.capacity and self.voter_count and self.capacity < self.voter_count:
+            errors.setdefault("capacity", []).append(
+                _("The TPS already has %(count)d voters; move voters out before lowering its capacity.")
+                % {"count": self.voter_count}
+            )
+        if self.village_id:
+            if self.village.level != Region.Level.VILLAGE:
+                errors.setdefault("village", []).append(_("Choose a village (desa/kelurahan)."))
+            elif self.facility_id and not self.village_id.startswith(f"{self.facility.regency_id}."):
+                errors.setdefault("village", []).append(
+                    _("The village must lie in the facility's regency/city (%(regency)s).")
+                    % {"regency": self.facility.regency}
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class TpsAssignmentQuerySet(models.QuerySet):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,13 @@ class VoterList(models.Model):
     )
     created_at = models.DateTimeField(_("generated at"), auto_now_add=True)
 
+    register_date = models.DateField(
+        _("register read on"),
+        null=True,
+        blank=True,
+        help_text=_("The day whose register (custody, release dates) the list was built from."),
+    )
+
     objects = VoterListQuerySet.as_manager()
 
     class Meta:
@@ -67,6 +75,16 @@ class VoterList(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status in (self.Status.SUBMITTED, self.Status.ACCEPTED)
+
+    @property
+    def is_editable(self) -> bool:
+        """The Rutan officer may still change categories and move forms."""
+        return self.status in (self.Status.DRAFT, self.Status.RETURNED)
+
+
+class VoterListEntryQuerySet(models.QuerySet):
+    def for_user(self, user) -> VoterListEntryQuerySet:
+        return self.filter(voter_list__facility__in=Facility.objects.for_user(user))
 
 
 class VoterListEntry(models.Model):
@@ -97,6 +115,28 @@ class VoterListEntry(models.Model):
         _("Formulir Model A-Surat Pindah Memilih number"), max_length=100, blank=True
     )
     move_form_date = models.DateField(_("move form date"), null=True, blank=True)
+    category_from_dpt_check = models.BooleanField(
+        _("proposed by the DPT cross-check"),
+        default=False,
+        help_text=_("DPTb was proposed because the inmate was found on a home DPT."),
+    )
+    # Snapshot of the facts the judgement rested on, so a list can be read,
+    # exported and compared long after the register has moved on.
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, blank=True)
+    domicile_code = models.CharField(_("domicile region code"), max_length=13, blank=True)
+    custody_type = models.CharField(_("custody type"), max_length=10, blank=True)
+    expected_release_date = models.DateField(_("expected release date"), null=True, blank=True)
+    custody_event_date = models.DateField(
+        _("custody event date"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "For people inside on the judged day: when they arrived; for people gone: when they left."
+        ),
+    )
+
+    objects = VoterListEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("list entry")
@@ -109,9 +149,56 @@ class VoterListEntry(models.Model):
                 condition=Q(category="") | Q(status="eligible"),
             ),
         ]
+        indexes = [models.Index(fields=["voter_list", "status"], name="voterlist_entry_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        # Last line of defence behind the services: a list under review or
+        # accepted by KPU is never changed.
+        if self.voter_list_id:
+            status = VoterList.objects.filter(pk=self.voter_list_id).values_list("status", flat=True).first()
+            if status in (VoterList.Status.SUBMITTED, VoterList.Status.ACCEPTED):
+                raise ValidationError(_("This list is locked: it was submitted to or accepted by KPU."))
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list] = {}
+        if self.status != self.Status.ELIGIBLE:
+            if self.category:
+                errors.setdefault("category", []).append(_("Only an eligible voter has a category."))
+        elif not self.category:
+            errors.setdefault("category", []).append(_("Choose DPT, DPTb or DPK."))
+        if self.category == self.Category.DPTB and not self.home_tps.strip():
+            errors.setdefault("home_tps", []).append(
+                _("A DPTb voter needs the home TPS they move from, e.g. TPS 003 Jepon.")
+            )
+        if self.category != self.Category.DPTB and (
+            self.home_tps.strip() or self.move_form_number.strip() or self.move_form_date
+        ):
+            errors.setdefault("category", []).append(
+                _("Home TPS and move form belong to DPTb voters only; clear them or choose DPTb.")
+            )
+        if bool(self.move_form_number.strip()) != bool(self.move_form_date):
+            errors.setdefault("move_form_date", []).append(
+                _("Enter both the number and the date of the move form, or neither.")
+            )
+        if self.move_form_date and self.voter_list_id:
+            election = self.voter_list.election
+            if self.move_form_date > election.h7:
+                errors.setdefault("move_form_date", []).append(
+                    _("Detainee moves closed on %(day)s (H-7); the form date cannot be later.")
+                    % {"day": election.h7.strftime("%d-%m-%Y")}
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class VoterListEventQuerySet(models.QuerySet):
+    def for_user(self, user) -> VoterListEventQuerySet:
+        return self.filter(voter_list__facility__in=Facility.objects.for_user(user))
 
 
 class VoterListEvent(models.Model):
@@ -134,6 +221,8 @@ class VoterListEvent(models.Model):
     at = models.DateTimeField(_("at"), auto_now_add=True)
     comment = models.TextField(_("comment"), blank=True)
 
+    objects = VoterListEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("list event")
         verbose_name_plural = _("list events")
@@ -141,3 +230,56 @@ class VoterListEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class EligibilityRunQuerySet(models.QuerySet):
+    def for_user(self, user) -> EligibilityRunQuerySet:
+        """Admins see every run; others the runs they started (which cover only their scope)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_admin_role:
+            return self.all()
+        return self.filter(started_by=user)
+
+
+class EligibilityRun(models.Model):
+    """Eligibility of every facility in a user's scope for an election, judged by the task worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    election = models.ForeignKey(
+        Election, verbose_name=_("election"), on_delete=models.CASCADE, related_name="+"
+    )
+    judged_on = models.DateField(_("judged for"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    processed = models.PositiveIntegerField(_("facilities done"), default=0)
+    total = models.PositiveIntegerField(_("facilities"), default=0)
+    # {facility code: {"name", "eligible", "not_eligible", "needs_data", "reasons": {code: count}}}
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    started_by = models.ForeignKey(
+        User, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = EligibilityRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("eligibility run")
+        verbose_name_plural = _("eligibility runs")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.election} · {self.judged_on:%d-%m-%Y} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0

@@ -1,0 +1,1 @@
+"""Views of the tps app, one module per feature."""
