@@ -1,3 +1,33 @@
-"""URLs of one feature (filled in by the feature that owns them)."""
+"""Pages of TPS planning, ballots, DPT exports, the recap and the dashboard."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from tps.views import dashboard, stations
+
+urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("tps/", stations.stations_index, name="stations_index"),
+    path("tps/<slug:election_code>/recap/", stations.stations_recap, name="stations_recap"),
+    path(
+        "tps/<slug:election_code>/<slug:facility_code>/", stations.stations_facility, name="stations_facility"
+    ),
+    path("tps/<slug:election_code>/<slug:facility_code>/plan/", stations.stations_plan, name="stations_plan"),
+    path(
+        "tps/<slug:election_code>/<slug:facility_code>/logistics/",
+        stations.stations_fix_logistics,
+        name="stations_fix_logistics",
+    ),
+    path(
+        "tps/<slug:election_code>/<slug:facility_code>/export/<str:fmt>/",
+        stations.stations_export,
+        name="stations_export",
+    ),
+    path(
+        "tps/<slug:election_code>/<slug:facility_code>/print/", stations.stations_print, name="stations_print"
+    ),
+    path(
+        "tps/<slug:election_code>/<slug:facility_code>/tps-<str:number>/",
+        stations.stations_tps,
+        name="stations_tps",
+    ),
+]

@@ -261,6 +261,7 @@ def stations_export(request: HttpRequest, election_code: str, facility_code: str
             tps_number=tps_number,
             full_nik=full_nik,
             user=request.user,
+            request=request,
         )
     except dpt_export.ExportError as exc:
         messages.error(request, str(exc))
