@@ -22,7 +22,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from inmates.models import (
     AccessLog,
-    CustodyEvent,
     DedupRun,
     DptFile,
     DptRecord,
@@ -501,7 +500,7 @@ def test_view_on_site_does_not_reveal_foreign_objects(world, client, rutan_blora
 
 
 def test_anonymous_users_get_the_login_page_everywhere(world, client):
-    for name, (kind, build, writes) in APP_RULES.items():
+    for name, (_kind, build, _writes) in APP_RULES.items():
         if name in ("set_language", "home"):
             continue
         kwargs = build(world, "blora") if build else {}
