@@ -23,8 +23,13 @@ spelling habits. What it does, in order:
 5. Common abbreviations are canonicalised: every Muhammad variant to
    ``muhammad``, ``Abd.`` to ``abdul``, ``Nurul``/``Noor`` to ``nur``.
 
-The result is deterministic and idempotent. Everything is cached, because a
-voter list of millions repeats the same names and tokens over and over.
+The result is deterministic and idempotent. Parsing is cached per string and
+the per-token work per token, because a voter list of millions repeats the
+same names and, far more, the same tokens.
+
+Also here: the blocking keys of a name (:func:`token_skeleton`,
+:func:`name_phonetic_key`), :func:`name_similarity` (rapidfuzz Jaro-Winkler
+and Indel per token, aligned order-free), and birth-place folding.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import Indel, JaroWinkler
+from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
+# fmt: off
 # Honorifics and titles that never form part of a name: dropped wherever they are.
 HONORIFICS = frozenset(
     {
@@ -51,7 +57,7 @@ DEGREES = frozenset(
         "mm", "mpd", "mpdi", "spd", "spdi", "amd", "amdkep", "amdkeb", "amdkom", "sag", "mag",
         "ssos", "msos", "sip", "lc", "ma", "mkes", "skm", "skep", "ners", "ns", "sked", "sfarm",
         "apt", "sp", "spsi", "mpsi", "stp", "msc", "phd", "bsc", "ba", "mba", "shum", "sth",
-        "sthi", "ssy", "spt", "ssn", "se", "sikom", "mkn", "mikom", "sgz",
+        "sthi", "ssy", "spt", "ssn", "sikom", "mkn", "mikom", "sgz",
     }
 )
 # Degrees that are also plausible name tokens: dropped only when written with
@@ -86,10 +92,15 @@ COMMON_TOKENS = frozenset(
     }
 )
 
+# fmt: on
+
 _VOWELS = frozenset("aeiou")
 _SPLIT = re.compile(r"[\s\-_/\\()\[\]{}\"“”:;+&|]+")
 _APOSTROPHES = re.compile(r"['`’‘ʼ]")
 _NOT_LETTER_OR_DOT = re.compile(r"[^a-z.]")
+_PLAIN = re.compile(r" *[a-z]+(?: +[a-z]+)* *")
+_PLAIN_WORD = re.compile(r"[a-z.]*")
+_TITLES = DEGREES | HONORIFICS
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,11 @@ class ParsedName:
     aliases: tuple[tuple[str, ...], ...] = ()
 
 
-def _fold(raw: str) -> str:
+def fold_text(raw: str) -> str:
     """Lower-case ASCII letters, dots and separators; accents folded, not lost."""
+    if raw.isascii():
+        # The common case (voter lists are upper-case ASCII): skip Unicode work.
+        return raw.lower().replace("'", "").replace("`", "")
     text = unicodedata.normalize("NFKD", raw)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     return _APOSTROPHES.sub("", text)
@@ -135,14 +149,18 @@ def modernise_spelling(token: str) -> str:
 
 def _raw_tokens(folded: str) -> list[tuple[str, bool, bool]]:
     """Split into (token, had_dot, after_comma) triples; dots split abbreviations."""
+    if _PLAIN.fullmatch(folded):
+        # Letters and single spaces only: nothing to split but the spaces.
+        return [(word, False, False) for word in folded.split()]
     result: list[tuple[str, bool, bool]] = []
     for part_index, part in enumerate(folded.split(",")):
         for chunk in _SPLIT.split(part):
-            chunk = _NOT_LETTER_OR_DOT.sub("", chunk)
+            if not _PLAIN_WORD.fullmatch(chunk):
+                chunk = _NOT_LETTER_OR_DOT.sub("", chunk)
             compact = chunk.replace(".", "")
             if not compact:
                 continue
-            if "." in chunk and compact in DEGREES | HONORIFICS:
+            if "." in chunk and compact in _TITLES:
                 # "S.Pd." / "M.M." / "Hj." are one abbreviation, not initials.
                 result.append((compact, True, part_index > 0))
                 continue
@@ -175,17 +193,21 @@ def _strip_titles(raw_tokens: list[tuple[str, bool, bool]]) -> list[str]:
     return [token for token, _, _ in kept]
 
 
+@lru_cache(maxsize=1 << 16)
 def _canonical(token: str) -> str:
     token = modernise_spelling(token)
     return CANONICAL_TOKENS.get(token, token)
+
+
+_EMPTY = ParsedName(())
 
 
 @lru_cache(maxsize=1 << 18)
 def parse_name(raw: str | None) -> ParsedName:
     """Parse a raw name into comparison tokens, patronym and aliases (cached)."""
     if not raw:
-        return ParsedName(())
-    words = [_canonical(t) for t in _strip_titles(_raw_tokens(_fold(raw)))]
+        return _EMPTY
+    words = [_canonical(t) for t in _strip_titles(_raw_tokens(fold_text(raw)))]
     # Honorifics written in old spelling ("Hadji") are only visible now.
     words = [w for w in words if w not in HONORIFICS] or words
     main: list[str] = []
@@ -235,7 +257,7 @@ def variant_form(token: str) -> str:
     (Hassan, Hasan). Vowels are kept, so Rina and Rini stay different.
     """
     t = token
-    for old, new in (("kh", "h"), ("ch", "h"), ("sy", "s"), ("ts", "s"), ("th", "t"), ("dh", "d"), ("ph", "f")):
+    for old, new in _VARIANT_DIGRAPHS:
         t = t.replace(old, new)
     t = t.translate(_VARIANT_TABLE)
     collapsed = []
@@ -245,6 +267,15 @@ def variant_form(token: str) -> str:
     return "".join(collapsed)
 
 
+_VARIANT_DIGRAPHS = (
+    ("kh", "h"),
+    ("ch", "h"),
+    ("sy", "s"),
+    ("ts", "s"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ph", "f"),
+)
 _VARIANT_TABLE = str.maketrans({"q": "k", "x": "k", "v": "f", "p": "f", "z": "j", "y": "i"})
 
 
@@ -300,7 +331,10 @@ def token_similarity(x: str, y: str) -> float:
 
     An initial matches any token with its letter (0.9). Spelling variants
     score 0.95. Otherwise the mean of Jaro-Winkler (kind to typos at the end)
-    and Indel (strict about short different names such as Ali/Adi).
+    and Indel (strict about short different names such as Ali/Adi), raised to
+    0.9 for a single typo (one edit or swap) in a word of five letters or
+    more, and to 0.86 for two in a word of eight or more; shorter words are
+    often different names one letter apart (Rina/Rini).
     """
     if x == y:
         return 1.0
@@ -308,7 +342,15 @@ def token_similarity(x: str, y: str) -> float:
         return 0.9 if x[0] == y[0] else 0.0
     if variant_form(x) == variant_form(y):
         return 0.95
-    return (JaroWinkler.normalized_similarity(x, y) + Indel.normalized_similarity(x, y)) / 2
+    score = (JaroWinkler.normalized_similarity(x, y) + Indel.normalized_similarity(x, y)) / 2
+    shortest = min(len(x), len(y))
+    if shortest >= 5:
+        edits = OSA.distance(x, y, score_cutoff=2)
+        if edits <= 1:
+            score = max(score, 0.9)
+        elif edits == 2 and shortest >= 8:
+            score = max(score, 0.86)
+    return score
 
 
 def _aligned_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
@@ -316,8 +358,8 @@ def _aligned_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
 
     Order-free (swapped tokens), tolerant of a missing token (a small penalty
     per unmatched token of the longer name) and of initials; capped when the
-    shorter name has one or no informative token, since "Budi" inside "Budi
-    Santoso" is weak evidence.
+    shorter name is a single word or has no informative token, since "Budi"
+    inside "Budi Santoso" or "Siti" inside "Siti Aminah" is weak evidence.
     """
     if len(ta) > len(tb):
         ta, tb = tb, ta
@@ -341,10 +383,9 @@ def _aligned_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
     unmatched_b = [tb[j] for j in range(len(tb)) if j not in used_b]
     score = coverage - _MISSING_TOKEN_PENALTY * len(unmatched_b)
     if unmatched_b:
-        informative_short = len(informative_tokens(ta))
-        if informative_short == 0 and informative_tokens(tuple(unmatched_b)):
+        if not informative_tokens(ta) and informative_tokens(tuple(unmatched_b)):
             score = min(score, _NO_INFORMATIVE_CAP)
-        elif informative_short == 1:
+        elif len(ta) == 1:
             score = min(score, _SINGLE_INFORMATIVE_CAP)
     return max(score, 0.0)
 
@@ -354,6 +395,9 @@ def token_set_similarity(ta: tuple[str, ...], tb: tuple[str, ...]) -> float:
     """Similarity of two normalised token tuples (the engine of :func:`name_similarity`)."""
     if not ta or not tb:
         return 0.0
+    if ta > tb:
+        # Symmetric by construction: the greedy alignment breaks ties by position.
+        ta, tb = tb, ta
     if ta == tb or sorted(ta) == sorted(tb):
         return 1.0
     score = _aligned_similarity(ta, tb)
@@ -378,3 +422,25 @@ def name_similarity(a: str | None, b: str | None) -> float:
     them and the other not.
     """
     return token_set_similarity(parse_name(a).tokens, parse_name(b).tokens)
+
+
+# ---------------------------------------------------------------------------
+# Place names (birth places): the same folding, minus the region words.
+
+_PLACE_NOISE = re.compile(r"\b(kabupaten|kab|kota|kotamadya|kec|kecamatan|desa|kel|kelurahan)\b|[^a-z ]")
+
+
+@lru_cache(maxsize=1 << 16)
+def normalize_place(raw: str | None) -> str | None:
+    """``"KAB. BLORA, JAWA TENGAH"`` → ``"blora"``: the first part, without region words."""
+    if not raw:
+        return None
+    first = fold_text(raw).split(",")[0]
+    words = _PLACE_NOISE.sub(" ", first.replace(".", " ")).split()
+    return " ".join(variant_form(w) for w in words) or None
+
+
+@lru_cache(maxsize=1 << 16)
+def places_agree(a: str, b: str) -> bool:
+    """Two normalised place names that are the same place, give or take a typo."""
+    return a == b or Indel.normalized_similarity(a, b) >= 0.85
