@@ -212,8 +212,12 @@ GLOBAL_ADMIN_MODELS = {
     "inmates.Region",
     "tps.Election",
     "tps.Dapil",
+    # Only for admins: officers' groups carry no permission on them.
     "auth.Group",
     "django_tasks_database.DBTaskResult",
+    "axes.AccessAttempt",
+    "axes.AccessLog",
+    "axes.AccessFailureLog",
 }
 
 # Non-admin URLs: how to fill the URL for a side, and whether it writes.
