@@ -11,17 +11,21 @@ the projection at H-30, H-7 and voting day (``tps.projection``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext
 
-from inmates.models import DuplicateCandidate, Facility, Inmate, User
+from inmates import custody
+from inmates.models import CustodyEvent, DuplicateCandidate, Facility, Inmate, User
+from tps import eligibility, projection, selectors
 from tps.models import BallotType, Election, Tps
-from tps.projection import facility_projection
 from tps.services import stations
 
 
@@ -139,49 +143,186 @@ def _count_by_facility(queryset, field_name: str = "facility_id") -> dict[int, i
     }
 
 
+# The inmate fields the projection reads (tps.selectors.facts_for, tps.projection):
+# loading only these keeps 300,000 records affordable.
+_PROJECTION_FIELDS = (
+    "facility_id",
+    "registration_number",
+    "nik",
+    "full_name",
+    "birth_date",
+    "marital_status",
+    "citizenship",
+    "domicile_region_id",
+    "custody_type",
+    "admission_date",
+    "expected_release_date",
+    "is_tni_polri",
+    "voting_right_revoked",
+    "duplicate_of_id",
+)
+
+
+def _projections(
+    *, election: Election, facilities: list[Facility], today: datetime.date
+) -> dict[int, projection.Projection]:
+    """``facility_projection`` of every facility, reading the register in two queries.
+
+    The inmates and their custody events are streamed in facility order and
+    each facility is projected exactly as ``tps.projection.facility_projections``
+    does (same histories, same ``_project``), one facility in memory at a time.
+    """
+    by_id = {facility.pk: facility for facility in facilities}
+    ids = list(by_id)
+    inmates = (
+        Inmate.objects.filter(facility_id__in=ids)
+        .only(*_PROJECTION_FIELDS)
+        .order_by("facility_id", "full_name", "registration_number")
+        .iterator(chunk_size=5000)
+    )
+    events = (
+        CustodyEvent.objects.filter(inmate__facility_id__in=ids)
+        .order_by("inmate__facility_id", "inmate_id", "pk")
+        .values_list("inmate__facility_id", "inmate_id", "kind", "date")
+        .iterator(chunk_size=20000)
+    )
+    pending_events = next(events, None)
+    results: dict[int, projection.Projection] = {}
+    for facility_id, group in groupby(inmates, key=attrgetter("facility_id")):
+        facility = by_id[facility_id]
+        members = list(group)
+        by_inmate: dict[int, selectors.Events] = defaultdict(list)
+        while pending_events is not None and pending_events[0] <= facility_id:
+            if pending_events[0] == facility_id:
+                by_inmate[pending_events[1]].append((pending_events[2], pending_events[3]))
+            pending_events = next(events, None)
+        results[facility_id] = _project_loaded(election, facility, members, by_inmate, today)
+    for facility in facilities:
+        if facility.pk not in results:
+            results[facility.pk] = _project_loaded(election, facility, [], {}, today)
+    return results
+
+
+def _project_loaded(
+    election: Election,
+    facility: Facility,
+    inmates: list[Inmate],
+    events: dict[int, selectors.Events],
+    today: datetime.date,
+) -> projection.Projection:
+    # The body of tps.projection.facility_projections, on records already loaded.
+    histories = []
+    for inmate in inmates:
+        inmate.facility = facility
+        history = selectors.events_of(inmate, events)
+        facts = selectors.facts_for(inmate, history, today)
+        histories.append((inmate, history, dataclasses.replace(facts, in_custody_on_day=None)))
+    inside_today = {
+        inmate.pk: projection._inside(facts, history, today) for inmate, history, facts in histories
+    }
+    overdue = sorted(
+        (
+            inmate
+            for inmate, history, _facts in histories
+            if inmate.custody_type == eligibility.NARAPIDANA
+            and inmate.expected_release_date
+            and inmate.expected_release_date <= today
+            and custody.status_on(history, today) == "in_custody"
+        ),
+        key=lambda inmate: (inmate.expected_release_date, inmate.full_name),
+    )
+    return projection._project(election, facility, today, histories, inside_today, overdue)
+
+
+def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, stations.FacilityBallots]:
+    """``tps_ballots`` of every facility with TPS, in one pass over all their TPS (three queries)."""
+    ids = [facility.pk for facility in facilities]
+    all_tps = list(
+        Tps.objects.filter(election=election, facility_id__in=ids).select_related("village").order_by("pk")
+    )
+    if not all_tps:
+        return {}
+    # Each TPS is judged on its own (its voters, its village); the facility only
+    # groups them, so one call over every TPS gives each facility's lines.
+    together = stations.tps_ballots(election=election, facility=facilities[0], tps_list=all_tps)
+    by_facility: dict[int, list[stations.TpsBallots]] = defaultdict(list)
+    for item in together.tps:
+        by_facility[item.tps.facility_id].append(item)
+    by_id = {facility.pk: facility for facility in facilities}
+    return {
+        facility_id: stations.FacilityBallots(
+            election=election,
+            facility=by_id[facility_id],
+            tps=tuple(items),
+            ballot_types=together.ballot_types,
+        )
+        for facility_id, items in by_facility.items()
+    }
+
+
 def dashboard_data(*, user: User, election: Election | None, today: datetime.date) -> Dashboard:
-    """The figures of every facility the user may see (none for an outsider)."""
+    """The figures of every facility the user may see (none for an outsider).
+
+    A constant number of queries whatever the number of facilities (the
+    register is streamed once), so the admin's national view costs queries
+    like a Rutan officer's single facility; only facilities whose ballot
+    logistics were fixed add one query each (their fixed allocations).
+    """
     facilities = list(
         Facility.objects.for_user(user).select_related("regency").order_by("regency_id", "name")
     )
     ids = [facility.pk for facility in facilities]
-    in_custody = _count_by_facility(Inmate.objects.filter(facility_id__in=ids).active().in_custody())
-    needs_data = _count_by_facility(
-        Inmate.objects.filter(facility_id__in=ids).active().in_custody().missing_nik()
-    )
+    register = {
+        row["facility_id"]: row
+        for row in Inmate.objects.filter(facility_id__in=ids)
+        .active()
+        .in_custody()
+        .order_by()
+        .values("facility_id")
+        .annotate(in_custody=Count("pk"), needs_data=Count("pk", filter=Q(nik__isnull=True)))
+    }
     duplicates = _count_by_facility(
         DuplicateCandidate.objects.for_user(user).open().filter(inmate_a__facility_id__in=ids),
         "inmate_a__facility_id",
     )
     tps_counts: dict[int, int] = {}
     ballot_types = tuple(election.ballot_types or ()) if election is not None else ()
-    if election is not None:
+    projections: dict[int, projection.Projection] = {}
+    ballots_by_facility: dict[int, stations.FacilityBallots] = {}
+    if election is not None and facilities:
         tps_counts = _count_by_facility(Tps.objects.filter(election=election, facility_id__in=ids))
+        projections = _projections(election=election, facilities=facilities, today=today)
+        ballots_by_facility = _ballots(election=election, facilities=facilities)
 
     regencies: dict[str, RegencyFigures] = {}
     for facility in facilities:
+        counts = register.get(facility.pk, {})
         figures = FacilityFigures(
             facility=facility,
             ballot_types=ballot_types,
-            in_custody=in_custody.get(facility.pk, 0),
-            needs_data=needs_data.get(facility.pk, 0),
+            in_custody=counts.get("in_custody", 0),
+            needs_data=counts.get("needs_data", 0),
             open_duplicates=duplicates.get(facility.pk, 0),
             tps_count=tps_counts.get(facility.pk, 0),
         )
         if election is not None:
-            projection = facility_projection(election=election, facility=facility, today=today)
-            figures.eligible = projection.voting_day.eligible
+            facility_projection = projections[facility.pk]
+            figures.eligible = facility_projection.voting_day.eligible
             figures.projection = [
-                (point.label, point.day, point.in_custody, point.eligible) for point in projection.checkpoints
+                (point.label, point.day, point.in_custody, point.eligible)
+                for point in facility_projection.checkpoints
             ]
             if figures.tps_count:
-                ballots = stations.tps_ballots(election=election, facility=facility)
+                ballots = ballots_by_facility[facility.pk]
                 figures.voters_on_tps = ballots.voters
                 figures.undecided = ballots.undecided_voters
                 figures.ballots = Counter({code: line.total for code, line in ballots.totals().items()})
-                figures.shortages = len(
-                    stations.logistics_shortages(election=election, facility=facility, ballots=ballots)
-                )
+                # Shortages exist only where logistics were fixed; elsewhere the
+                # answer is "none" without asking the database.
+                if any(item.tps.logistics_fixed_at for item in ballots.tps):
+                    figures.shortages = len(
+                        stations.logistics_shortages(election=election, facility=facility, ballots=ballots)
+                    )
         regency = regencies.setdefault(
             facility.regency_id,
             RegencyFigures(

@@ -7,10 +7,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from inmates import services
+from inmates import dedup_hooks, services
+from inmates.admin import imports as imports_admin
 from inmates.forms import InmateAdminForm
 from inmates.models import CustodyEvent, Facility, Inmate, Region, User
 from inmates.nik import NikWarning
+from voterreg.paginators import EstimatedCountPaginator
+from voterreg.scale_search import IndexedSearchMixin
 from voterreg.scoping import ScopedHistoryAdmin
 
 admin.site.site_header = _("voterreg: inmate voter register")
@@ -93,6 +96,23 @@ class WarningFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ScopedFacilityFilter(admin.SimpleListFilter):
+    """The facilities the user sees (Django's own filter would list every facility in the country)."""
+
+    title = _("facility")
+    # The parameter of Django's related-field filter, so existing links keep working.
+    parameter_name = "facility__id__exact"
+
+    def lookups(self, request, model_admin):
+        return list(Facility.objects.for_user(request.user).order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(facility_id=value)
+        return queryset
+
+
 class DuplicateFilter(admin.SimpleListFilter):
     title = _("duplicate")
     parameter_name = "duplicate"
@@ -109,8 +129,11 @@ class DuplicateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Inmate)
-class InmateAdmin(ScopedHistoryAdmin):
+class InmateAdmin(IndexedSearchMixin, ScopedHistoryAdmin):
     form = InmateAdminForm
+    # "Impor", template and export buttons (inmates/admin/imports.py).
+    change_list_template = "admin/inmates/inmate/change_list.html"
+    actions = [imports_admin.export_selected_xlsx, imports_admin.export_selected_csv]
     list_display = [
         "full_name",
         "registration_number",
@@ -129,10 +152,17 @@ class InmateAdmin(ScopedHistoryAdmin):
         "citizenship",
         WarningFilter,
         DuplicateFilter,
-        "facility",
+        ScopedFacilityFilter,
     ]
     list_select_related = ["facility"]
+    # Shows the search box; how words match (NIK exact, names by trigram
+    # index, registration numbers) is voterreg.scale_search.
     search_fields = ["full_name", "=nik", "=nkk", "registration_number"]
+    search_nik_fields = ["nik", "nkk"]
+    search_name_fields = ["full_name"]
+    search_number_fields = ["registration_number"]
+    # No exact COUNT(*) over the whole register on every page.
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ["domicile_region"]
     readonly_fields = ["custody_status", "warnings_display", "duplicate_of", "created_at", "updated_at"]
     inlines = [CustodyEventInline]
@@ -189,6 +219,9 @@ class InmateAdmin(ScopedHistoryAdmin):
             format_html_join("", '<li class="warning">{}</li>', ((label,) for label in obj.warning_labels)),
         )
 
+    def get_urls(self):
+        return imports_admin.inmate_export_urls(self) + super().get_urls()
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if request.user.facility_id and "facility" not in initial:
@@ -197,6 +230,9 @@ class InmateAdmin(ScopedHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         services.inmate_save(inmate=obj, user=request.user)
+        # Prevention at entry: a record that looks like someone already
+        # registered (or on a DPT) is queued for review and the user warned.
+        dedup_hooks.warn_after_save(request, obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not CustodyEvent:

@@ -141,6 +141,11 @@ class DuplicateCandidate(models.Model):
     )
     score = models.FloatField(_("score"))
     reasons = models.JSONField(_("reasons"), default=list)
+    auto_merge_ok = models.BooleanField(
+        _("safe to merge unseen"),
+        default=False,
+        help_text=_("Same NIK with agreeing name, birth date and sex: may be merged in bulk."),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
     )
@@ -160,6 +165,7 @@ class DuplicateCandidate(models.Model):
         verbose_name = _("duplicate candidate")
         verbose_name_plural = _("duplicate candidates")
         ordering = ["-score", "pk"]
+        indexes = [models.Index(fields=["status", "kind", "-score"], name="dup_status_kind_score_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["inmate_a", "inmate_b"],
@@ -181,3 +187,79 @@ class DuplicateCandidate(models.Model):
     def __str__(self) -> str:
         other = self.inmate_b or self.dpt_record
         return f"{self.inmate_a} ~ {other}"
+
+
+class DedupRunQuerySet(models.QuerySet):
+    def for_user(self, user) -> DedupRunQuerySet:
+        """Admins see every run; others the runs they started."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_admin_role:
+            return self.all()
+        return self.filter(started_by=user)
+
+
+class DedupRun(models.Model):
+    """One run of duplicate detection, started from the admin and done by the task worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    facility = models.ForeignKey(
+        "inmates.Facility",
+        verbose_name=_("facility"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    regency = models.ForeignKey(
+        Region,
+        verbose_name=_("regency/city"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    against_dpt = models.BooleanField(_("check against the DPT"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(_("step"), max_length=40, blank=True)
+    processed = models.PositiveBigIntegerField(_("processed"), default=0)
+    total = models.PositiveBigIntegerField(_("total"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    started_by = models.ForeignKey(
+        User, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = DedupRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("duplicate detection run")
+        verbose_name_plural = _("duplicate detection runs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.scope_label} ({self.get_status_display()})"
+
+    @property
+    def scope_label(self) -> str:
+        if self.facility_id:
+            return str(self.facility)
+        if self.regency_id:
+            return str(self.regency)
+        return str(_("All facilities"))
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, round(100 * self.processed / self.total))

@@ -53,6 +53,10 @@ class ImportJob(models.Model):
     original_name = models.CharField(_("file name"), max_length=255)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     dry_run = models.BooleanField(_("preview only"), default=True)
+    # What a running job is doing now, for the progress page ("checking", "writing").
+    phase = models.CharField(_("phase"), max_length=10, blank=True)
+    # The uploader's language: the background job writes the report's messages in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
     report = models.JSONField(_("report"), default=dict, blank=True)

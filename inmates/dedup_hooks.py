@@ -1,0 +1,225 @@
+"""Prevention at entry: does a record about to be saved look like someone already registered?
+
+Two callers:
+
+* the importer calls :func:`similar_existing` with the rows of a file before
+  they are saved, and shows each row's likely matches in its preview;
+* the admin form calls :func:`warn_after_save` after saving a record: the
+  record is checked against the register and the DPT at once, the pairs land
+  in the review queue, and the user sees a warning with a link to each pair.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from inmates import dedup, dedup_scan
+from inmates.matching import MatchIndex, PersonRecord
+from inmates.models import DuplicateCandidate, Facility, Inmate
+
+# Above this many rows, the register is read once instead of looked up row by row.
+_TARGETED_ROWS = 200
+
+
+@dataclass(frozen=True)
+class SimilarMatch:
+    """An existing inmate that a new or edited row probably is."""
+
+    inmate_pk: int
+    url: str  # the admin page of the existing record (visible to the officers of its facility)
+    score: float
+    reasons: list[str]  # machine codes, see inmates.matching.REASON_LABELS
+    facility_code: str
+    registration_number: str
+    full_name: str
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return dedup.reason_labels(self.reasons)
+
+
+def _value(record: dict, *names: str):
+    for name in names:
+        if name in record and record[name] not in (None, ""):
+            return record[name]
+    return None
+
+
+def _as_date(value) -> datetime.date | None:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _region_code(record: dict) -> str | None:
+    value = _value(record, "domicile_region_id", "domicile_region", "domicile_code")
+    if value is None:
+        return None
+    return getattr(value, "pk", None) or str(value)
+
+
+def _probe(facility: Facility, index: int, record: dict) -> PersonRecord:
+    return PersonRecord(
+        ref=index,
+        nik=_value(record, "nik"),
+        nkk=_value(record, "nkk"),
+        name=_value(record, "full_name", "name") or "",
+        birth_date=_as_date(_value(record, "birth_date")),
+        sex=_value(record, "sex"),
+        birth_place=_value(record, "birth_place"),
+        domicile_code=_region_code(record),
+        facility=str(facility.pk),
+    )
+
+
+def similar_existing(
+    facility: Facility, records: list[dict], *, threshold: float = dedup.REVIEW_THRESHOLD
+) -> dict[int, list[SimilarMatch]]:
+    """For each row (by its index in ``records``) the active inmates it probably is, best first.
+
+    A row is a dict of Inmate field names (``nik``, ``nkk``, ``full_name``,
+    ``birth_date``, ``sex``, ``birth_place``, ``domicile_region_id`` or
+    ``domicile_region``, ``registration_number``, optionally ``pk``). The
+    record a row updates (same ``pk``, or the same registration number in
+    ``facility``) is not its own match. Rows without a match are left out.
+    Matches come from every facility: a person in two facilities is the
+    second kind of duplicate. Matches reaching the review band are listed
+    (``threshold``), so possible twins show up too.
+    """
+    probes = [_probe(facility, i, record) for i, record in enumerate(records)]
+    if not probes:
+        return {}
+    existing: list[PersonRecord] | None = None
+    if len(probes) <= _TARGETED_ROWS:
+        existing = dedup_scan.targeted_inmates(probes)
+    if existing is None:
+        existing = dedup_scan.load_inmates(Inmate.objects.active())
+    if not existing:
+        return {}
+    own = set()
+    numbers = {r.get("registration_number") for r in records if r.get("registration_number")}
+    pks = {r.get("pk") or r.get("id") for r in records} - {None}
+    if numbers or pks:
+        own_query = Q(pk__in=pks) | Q(facility=facility, registration_number__in=numbers)
+        own_rows = Inmate.objects.filter(own_query).values_list("pk", "registration_number")
+        own = {(pk, number) for pk, number in own_rows}
+    own_pk_by_number = {number: pk for pk, number in own}
+    index = MatchIndex(existing)
+    found: dict[int, list[tuple[int, float, list[str]]]] = {}
+    for i, probe in enumerate(probes):
+        record = records[i]
+        self_pks = {
+            record.get("pk"),
+            record.get("id"),
+            own_pk_by_number.get(record.get("registration_number")),
+        }
+        for other, match in index.matches(probe, threshold=threshold):
+            if other.ref in self_pks:
+                continue
+            found.setdefault(i, []).append((other.ref, float(match.score), list(match.reasons)))
+    if not found:
+        return {}
+    ids = sorted({pk for matches in found.values() for pk, _score, _reasons in matches})
+    info = {}
+    for start in range(0, len(ids), 900):
+        for pk, code, number, name in Inmate.objects.filter(pk__in=ids[start : start + 900]).values_list(
+            "pk", "facility__code", "registration_number", "full_name"
+        ):
+            info[pk] = (code, number, name)
+    result: dict[int, list[SimilarMatch]] = {}
+    for i, matches in found.items():
+        matches.sort(key=lambda item: -item[1])
+        result[i] = [
+            SimilarMatch(
+                inmate_pk=pk,
+                url=reverse("admin:inmates_inmate_change", args=[pk]),
+                score=score,
+                reasons=reasons,
+                facility_code=info[pk][0],
+                registration_number=info[pk][1],
+                full_name=info[pk][2],
+            )
+            for pk, score, reasons in matches
+        ]
+    return result
+
+
+def warn_after_save(request, inmate: Inmate) -> list[DuplicateCandidate]:
+    """Check a just-saved record, queue its pairs and tell the user, with a link to each pair they may see.
+
+    Pairs outside the user's scope (a record in another facility) are not
+    shown in detail: the user learns that KPU will review them.
+    """
+    dedup.detect_for_inmates([inmate], user=request.user)
+    candidates = list(
+        DuplicateCandidate.objects.open()
+        .filter(Q(inmate_a=inmate) | Q(inmate_b=inmate))
+        .select_related("inmate_a", "inmate_b", "dpt_record__dpt_file")
+        .order_by("-score")
+    )
+    if not candidates:
+        return []
+    visible = set(
+        DuplicateCandidate.objects.for_user(request.user)
+        .filter(pk__in=[c.pk for c in candidates])
+        .values_list("pk", flat=True)
+    )
+    shown = [c for c in candidates if c.pk in visible]
+    hidden = sum(1 for c in candidates if c.pk not in visible and c.inmate_b_id)
+    hidden_dpt = sum(1 for c in candidates if c.pk not in visible and not c.inmate_b_id)
+    if shown:
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (
+                    reverse("inmates:duplicate_compare", args=[c.pk]),
+                    str(c.inmate_b if c.inmate_b_id and c.inmate_b_id != inmate.pk else c.inmate_a)
+                    if c.inmate_b_id
+                    else _("DPT %(file)s line %(line)d")
+                    % {"file": c.dpt_record.dpt_file.name, "line": c.dpt_record.line},
+                )
+                for c in shown
+            ),
+        )
+        messages.warning(
+            request,
+            format_html(
+                "{} {}",
+                ngettext(
+                    "This record looks like a record already registered; check the pair before it counts as a voter:",
+                    "This record looks like %(count)d records already registered; check the pairs before it counts as a voter:",
+                    len(shown),
+                )
+                % {"count": len(shown)},
+                links,
+            ),
+        )
+    if hidden:
+        messages.warning(
+            request,
+            ngettext(
+                "This record also looks like a record outside your facility; KPU will review that pair.",
+                "This record also looks like %(count)d records outside your facility; KPU will review those pairs.",
+                hidden,
+            )
+            % {"count": hidden},
+        )
+    if hidden_dpt:
+        messages.warning(request, _("This person also appears on a KPU DPT; KPU will review it."))
+    return candidates

@@ -1,0 +1,742 @@
+"""Importing inmates from an Excel or CSV file: the one service behind the
+admin screens, the ``import_inmates`` command, the background job and the tests.
+
+Two phases. *Checking* reads the whole file, parses every cell, applies the
+register's rules and compares each row with the record of the same
+(facility, registration number); it collects every error and warning with its
+row, column, value and an Indonesian how-to-fix message. If there is any
+error, or this is a preview, nothing is written. Otherwise *writing* runs in
+one transaction: new records with ``bulk_create`` (their history rows and
+admission events too), changed records with ``bulk_update`` (history rows
+carry the user and the import as the reason), unchanged records untouched, so
+importing the same file twice changes nothing.
+
+The row-by-row path of django-import-export (one SELECT, one INSERT and one
+history INSERT per row) cannot import 100,000 rows in seconds; see
+docs/imports.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, reset_queries, transaction
+from django.db.models.base import ModelState
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.utils import bulk_update_with_history
+
+from inmates import nik as nik_rules
+from inmates.audit import access_log_record
+from inmates.imports_bulk import FastInsert
+from inmates.imports_columns import BY_FIELD, BY_KEY, DEFAULTS, FIELDS, MISSING, SPECS
+from inmates.models import AccessLog, CustodyEvent, Facility, Inmate, Region, User
+from voterreg.spreadsheets import CellError, HeaderMap, SheetRow, SpreadsheetError, normalize_key, read_rows
+
+logger = logging.getLogger(__name__)
+
+# Rows checked (and written) per database round trip.
+CHUNK = 2000
+# Problems kept in a report; the counts are always complete.
+MAX_STORED_PROBLEMS = 10_000
+ERROR, WARNING = "error", "warning"
+CHECKING, WRITING = "checking", "writing"
+VOTING_AGE = 17
+
+Progress = Callable[[str, int, int], None]
+
+
+class ImportRefused(PermissionDenied):
+    """The user may not import into this facility (or at all)."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+# --- the report -------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """One error or warning: where it is, what the cell held, how to fix it."""
+
+    row: int | None
+    column: str
+    cell: str
+    value: str
+    level: str
+    code: str
+    message: str
+    order: int = 0  # column position, to sort the problems of a row
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "cell": self.cell,
+            "value": self.value,
+            "level": self.level,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did. ``as_dict`` is the JSON shape stored and printed."""
+
+    filename: str
+    facility: str
+    dry_run: bool
+    file_format: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error_rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    written: bool = False
+    columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.errors > 0
+
+    def add(self, problem: Problem) -> None:
+        if problem.level == ERROR:
+            self.errors += 1
+        else:
+            self.warnings += 1
+        if len(self.problems) < MAX_STORED_PROBLEMS:
+            self.problems.append(problem)
+
+    def file_error(self, message: Any, code: str) -> None:
+        self.add(Problem(None, "", "", "", ERROR, code, str(message)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.filename,
+            "format": self.file_format,
+            "facility": self.facility,
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "error_rows": self.error_rows,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "columns": self.columns,
+            "ignored_columns": self.ignored_columns,
+            "problems": [problem.as_dict() for problem in self.problems],
+            "problems_truncated": self.errors + self.warnings > len(self.problems),
+        }
+
+
+# --- scope ------------------------------------------------------------------------
+
+
+def check_import_scope(*, user: User | None, facility: Facility) -> None:
+    """Refuse a user who may not write this facility's register. ``None`` is the operator's command."""
+    if user is None:
+        return
+    if not user.can_edit_register:
+        raise ImportRefused(
+            _("Your role cannot import inmates. Ask a Rutan/Lapas officer or an administrator.")
+        )
+    if not Facility.objects.for_user(user).filter(pk=facility.pk).exists():
+        raise ImportRefused(
+            _("You may import only into your own facility; %(facility)s is not yours.")
+            % {"facility": facility.name}
+        )
+
+
+# --- the service ------------------------------------------------------------------
+
+
+def inmates_import(
+    *,
+    source: str | Any | IO[bytes],
+    filename: str,
+    facility: Facility,
+    user: User | None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    change_reason: str = "",
+) -> ImportReport:
+    """Check a whole file and, when it has no errors and this is not a dry run, write it.
+
+    ``source`` is a path or a binary file; ``filename`` (as the user named it)
+    decides the format. Raises ImportRefused when ``user`` may not import into
+    ``facility``; everything wrong with the file is in the returned report.
+    """
+    check_import_scope(user=user, facility=facility)
+    report = ImportReport(filename=filename, facility=facility.code, dry_run=dry_run)
+    progress = progress or _no_progress
+    try:
+        reader = read_rows(source, filename, columns=SPECS)
+    except SpreadsheetError as exc:
+        report.file_error(exc.message, exc.code)
+        return report
+    with reader:
+        report.file_format = reader.file_format
+        try:
+            header = reader.match_headers(SPECS)
+        except SpreadsheetError as exc:
+            report.file_error(exc.message, exc.code)
+            return report
+        report.columns = [BY_KEY[key].label for key in header.indexes]
+        report.ignored_columns = list(header.unmatched)
+        checker = _Checker(facility=facility, user=user, header=header, report=report)
+        total = reader.total_rows or 0
+        progress(CHECKING, 0, total)
+        try:
+            for chunk in _chunks(reader, CHUNK):
+                checker.check_chunk(chunk)
+                progress(CHECKING, report.rows, max(total, report.rows))
+        except SpreadsheetError as exc:
+            report.file_error(exc.message, exc.code)
+    if report.rows:
+        checker.check_similar_people()
+    report.problems.sort(key=lambda p: (p.row or 0, p.order, p.level != ERROR))
+    if report.rows == 0 and not report.has_errors:
+        report.file_error(
+            _("The file has column headers but no rows of data. Put one inmate per row below the headers."),
+            "no_rows",
+        )
+    if report.has_errors or dry_run:
+        return report
+    reason = change_reason or gettext("Import %(file)s") % {"file": filename}
+    try:
+        _write(checker, facility=facility, user=user, reason=reason[:100], progress=progress)
+    except IntegrityError:
+        logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
+        report.file_error(
+            _(
+                "Someone changed this facility's register while the file was being imported, so nothing "
+                "was written. Import the file again."
+            ),
+            "concurrent_change",
+        )
+        return report
+    report.written = True
+    return report
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime.datetime):
+        value = value.strftime("%d-%m-%Y %H:%M")
+    elif isinstance(value, datetime.date):
+        value = value.strftime("%d-%m-%Y")
+    text = " ".join(str(value).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_FIELD_VALUES = itemgetter(*FIELDS)
+
+
+class _Row:
+    """One data row while it is checked (a plain slotted class: 100,000 of them pass through)."""
+
+    __slots__ = ("number", "cells", "values", "ok", "existing", "record", "changes", "nik_warnings")
+
+    def __init__(self, number: int, cells: Sequence[Any]) -> None:
+        self.number = number
+        self.cells = cells
+        self.values: dict[str, Any] = {}
+        self.ok = True
+        self.existing: tuple | None = None
+        self.record: dict[str, Any] = {}
+        self.changes: dict[str, Any] = {}
+        self.nik_warnings: list[str] = []
+
+
+class _Checker:
+    """Phase one: every row parsed, checked and classified; what to write is kept."""
+
+    def __init__(
+        self, *, facility: Facility, user: User | None, header: HeaderMap, report: ImportReport
+    ) -> None:
+        self.facility = facility
+        self.user = user
+        self.report = report
+        self.header = header
+        self.order = {key: position for position, key in enumerate(BY_KEY)}
+        # (key, field, parser, required, position) per column found in the file.
+        self.plan: list[tuple[str, str, Any, bool, int]] = [
+            (key, BY_KEY[key].field, BY_KEY[key].parse, BY_KEY[key].required, index)
+            for key, index in header.indexes.items()
+        ]
+        self.today = timezone.localdate()
+        self.facility_names = {normalize_key(facility.code), normalize_key(facility.name)}
+        self.seen_registration: dict[str, int] = {}
+        self.seen_nik: dict[str, int] = {}
+        self.region_levels: dict[str, int | None] = {}
+        self.districts = set(
+            Region.objects.filter(level=Region.Level.DISTRICT).values_list("code", flat=True)
+        )
+        model_defaults = {name: Inmate._meta.get_field(name).get_default() for name in FIELDS}
+        self.new_defaults = {**model_defaults, **DEFAULTS}
+        # What phase two writes: new rows as value tuples in FIELDS order
+        # (lean: 100,000 of them stay well under the memory budget), changed
+        # rows as their primary key and only the changed fields.
+        self.new_rows: list[tuple[int, tuple, list[str]]] = []
+        self.changed_rows: list[tuple[int, dict[str, Any], list[str]]] = []
+
+    # -- problems
+
+    def problem(self, row: _Row, key: str, level: str, code: str, message: Any, value: Any = None) -> None:
+        if key in self.header.indexes:
+            column = self.header.found[key]
+            cell = f"{self.header.column_letter(key)}{row.number}"
+        else:
+            column = BY_KEY[key].label if key in BY_KEY else ""
+            cell = ""
+        self.report.add(
+            Problem(
+                row.number, column, cell, _shown(value), level, code, str(message), self.order.get(key, 99)
+            )
+        )
+        if level == ERROR:
+            row.ok = False
+
+    def cell(self, row: _Row, key: str) -> Any:
+        return self.header.get(row.cells, key)
+
+    # -- phase one, per chunk
+
+    def check_chunk(self, sheet_rows: list[SheetRow]) -> None:
+        rows = [self.parse_row(sheet_row) for sheet_row in sheet_rows]
+        self.report.rows += len(rows)
+        self.check_regions(rows)
+        existing = self.load_existing(rows)
+        for row in rows:
+            if row.ok:
+                self.compare(row, existing.get(row.values["registration_number"]))
+                self.check_rules(row)
+            if row.ok:
+                self.check_warnings(row)
+            self.classify(row)
+
+    def parse_row(self, sheet_row: SheetRow) -> _Row:
+        cells = sheet_row.values
+        row = _Row(sheet_row.number, cells)
+        values = row.values
+        width = len(cells)
+        for key, name, parse, required, index in self.plan:
+            raw = cells[index] if index < width else None
+            try:
+                value = parse(raw)
+            except CellError as exc:
+                self.problem(row, key, ERROR, exc.code, exc.message, raw)
+                continue
+            if required and (value is None or value == ""):
+                self.problem(
+                    row,
+                    key,
+                    ERROR,
+                    "required",
+                    _("%(column)s is empty. This column is required: fill it in.")
+                    % {"column": BY_KEY[key].label},
+                )
+            elif name:
+                values[name] = value
+            elif value and normalize_key(value) not in self.facility_names:
+                self.problem(
+                    row,
+                    key,
+                    ERROR,
+                    "other_facility",
+                    _(
+                        "This row belongs to facility %(value)s, but the file is being imported into "
+                        "%(facility)s (%(code)s). Remove the row or import it into its own facility."
+                    )
+                    % {"value": value, "facility": self.facility.name, "code": self.facility.code},
+                    raw,
+                )
+        number = values.get("registration_number")
+        if number:
+            first = self.seen_registration.setdefault(number, row.number)
+            if first != row.number:
+                self.problem(
+                    row,
+                    "registration_number",
+                    ERROR,
+                    "duplicate_registration_number",
+                    _(
+                        "Registration number %(number)s is also on row %(first)d. Each inmate may appear "
+                        "only once in the file: remove or correct one of the rows."
+                    )
+                    % {"number": number, "first": first},
+                    number,
+                )
+        birth_date = values.get("birth_date")
+        if birth_date and birth_date > self.today:
+            self.problem(
+                row,
+                "birth_date",
+                ERROR,
+                "birth_date_future",
+                _("The birth date is in the future. Check the day, month and year."),
+                birth_date,
+            )
+        return row
+
+    def check_regions(self, rows: list[_Row]) -> None:
+        wanted = {
+            code
+            for row in rows
+            if row.ok and (code := row.values.get("domicile_region_id")) and code not in self.region_levels
+        }
+        if wanted:
+            found = dict(Region.objects.filter(code__in=wanted).values_list("code", "level"))
+            for code in wanted:
+                self.region_levels[code] = found.get(code)
+        for row in rows:
+            code = row.values.get("domicile_region_id")
+            if not row.ok or not code:
+                continue
+            level = self.region_levels[code]
+            if level is None:
+                self.problem(
+                    row,
+                    "domicile_region_id",
+                    ERROR,
+                    "region_unknown",
+                    _(
+                        "%(code)s is not a Kemendagri region code. Check the code of the village or "
+                        "district (e.g. 33.16.01.2001 for a village in Blora)."
+                    )
+                    % {"code": code},
+                    code,
+                )
+            elif level < Region.Level.DISTRICT:
+                self.problem(
+                    row,
+                    "domicile_region_id",
+                    ERROR,
+                    "region_too_coarse",
+                    _(
+                        "%(code)s is a province or regency. Give the code of the village or at least "
+                        "the district (kecamatan), e.g. 33.16.01."
+                    )
+                    % {"code": code},
+                    code,
+                )
+
+    def load_existing(self, rows: list[_Row]) -> dict[str, tuple]:
+        numbers = [row.values["registration_number"] for row in rows if row.ok]
+        if not numbers:
+            return {}
+        found = Inmate.objects.filter(facility=self.facility, registration_number__in=numbers).values_list(
+            "registration_number", "pk", *FIELDS
+        )
+        return {values[0]: values[1:] for values in found}
+
+    def compare(self, row: _Row, existing: tuple | None) -> None:
+        """The record as it would be after the import, and what the file changes in it."""
+        values = {name: value for name, value in row.values.items() if value is not MISSING}
+        row.existing = existing
+        if existing is None:
+            row.record = {**self.new_defaults, **values}
+            return
+        current = dict(zip(FIELDS, existing[1:], strict=True))
+        row.changes = {name: value for name, value in values.items() if current[name] != value}
+        row.record = {**current, **values}
+
+    def check_rules(self, row: _Row) -> None:
+        """The register's own rules (Inmate.clean), for rows that would be created or changed."""
+        if row.existing is not None and not row.changes:
+            return
+        inmate = _bare_inmate(self.facility, row.record)
+        try:
+            inmate.clean()
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                column = BY_FIELD.get(name)
+                key = column.key if column else ""
+                for message in messages:
+                    self.problem(row, key, ERROR, "invalid", message, self.cell(row, key) if key else None)
+
+    def check_warnings(self, row: _Row) -> None:
+        record = row.record
+        nik = record["nik"]
+        codes = nik_rules.warnings_for(
+            nik,
+            birth_date=record["birth_date"],
+            sex=record["sex"],
+            district_exists=self.districts.__contains__,
+            nkk=record["nkk"] or None,
+        )
+        row.nik_warnings = codes
+        for code in codes:
+            key = "nkk" if code == nik_rules.NikWarning.NKK_JUNK else "nik"
+            self.problem(row, key, WARNING, code, nik_rules.warning_label(code), self.cell(row, key))
+        if nik:
+            first = self.seen_nik.setdefault(nik, row.number)
+            if first != row.number:
+                self.problem(
+                    row,
+                    "nik",
+                    WARNING,
+                    "nik_twice_in_file",
+                    _("The same NIK is also on row %(first)d. Check whether both rows are one person.")
+                    % {"first": first},
+                    nik,
+                )
+        birth_date = record["birth_date"]
+        if birth_date and birth_date <= self.today:
+            age = _age(birth_date, self.today)
+            if age < VOTING_AGE:
+                self.problem(
+                    row,
+                    "birth_date",
+                    WARNING,
+                    "under_17",
+                    _(
+                        "Under 17 today (age %(age)d): a voter only if married or ever married. "
+                        "Check the birth date."
+                    )
+                    % {"age": age},
+                    birth_date,
+                )
+        if record["citizenship"] == Inmate.Citizenship.WNA:
+            self.problem(
+                row,
+                "citizenship",
+                WARNING,
+                "wna",
+                _("Foreign citizen (WNA): kept in the register, but not a voter."),
+                self.cell(row, "citizenship"),
+            )
+
+    def check_similar_people(self) -> None:
+        """Rows about to be created that look like someone already registered (inmates/dedup_hooks.py).
+
+        Called once for the whole file: the duplicate detection reads the
+        register once per call. Matches in facilities outside the user's
+        scope are announced without their names (KPU reviews those pairs).
+        """
+        if not self.new_rows:
+            return
+        try:
+            from inmates.dedup_hooks import similar_existing  # type: ignore[import-not-found]
+        except ModuleNotFoundError as exc:
+            if exc.name != "inmates.dedup_hooks":
+                raise
+            return
+        keys = (
+            "registration_number",
+            "nik",
+            "nkk",
+            "full_name",
+            "birth_date",
+            "birth_place",
+            "sex",
+            "domicile_region_id",
+        )
+        positions = [FIELDS.index(key) for key in keys]
+        candidates = [
+            {key: values[i] for key, i in zip(keys, positions, strict=True)}
+            for _n, values, _w in self.new_rows
+        ]
+        found = similar_existing(self.facility, candidates) or {}
+        del candidates
+        visible = None
+        if self.user is not None:
+            visible = set(Facility.objects.for_user(self.user).values_list("code", flat=True))
+        for index, matches in found.items():
+            number = self.new_rows[index][0]
+            for match in [matches] if isinstance(matches, str) else matches:
+                self.report.add(self._similar_problem(number, match, visible))
+
+    def _similar_problem(self, number: int, match: Any, visible: set[str] | None) -> Problem:
+        if isinstance(match, str):
+            message = match
+        elif visible is not None and match.facility_code not in visible:
+            message = str(
+                _(
+                    "Looks like a person registered in another facility; KPU will review the pair after the import."
+                )
+            )
+        else:
+            message = str(
+                _(
+                    "Looks like %(name)s (registration number %(number)s, %(facility)s): %(reasons)s. Check it is not the same person."
+                )
+                % {
+                    "name": match.full_name,
+                    "number": match.registration_number,
+                    "facility": match.facility_code,
+                    "reasons": ", ".join(str(label) for label in match.reason_labels) or "-",
+                }
+            )
+        column = self.header.found.get("full_name", BY_KEY["full_name"].label)
+        cell = (
+            f"{self.header.column_letter('full_name')}{number}" if "full_name" in self.header.indexes else ""
+        )
+        return Problem(number, column, cell, "", WARNING, "similar_person", message, self.order["full_name"])
+
+    def classify(self, row: _Row) -> None:
+        report = self.report
+        if not row.ok:
+            report.error_rows += 1
+            return
+        warnings = row.nik_warnings
+        if row.existing is None:
+            record = row.record
+            self.new_rows.append((row.number, _FIELD_VALUES(record), warnings))
+            report.created += 1
+            return
+        if row.changes:
+            self.changed_rows.append((row.existing[0], row.changes, warnings))
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+
+def _bare_inmate(facility: Facility, values: dict[str, Any]) -> Inmate:
+    """An Inmate carrying ``values`` for its clean(), built without Model.__init__.
+
+    clean() reads plain attributes only; Model.__init__ (signals, descriptors,
+    defaults for 30 fields) would cost more than the rules themselves.
+    """
+    inmate = Inmate.__new__(Inmate)
+    inmate.__dict__.update(values, facility_id=facility.pk, _state=ModelState())
+    return inmate
+
+
+def _age(birth_date: datetime.date, today: datetime.date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+# --- phase two: writing -------------------------------------------------------------
+
+
+def _write(
+    checker: _Checker, *, facility: Facility, user: User | None, reason: str, progress: Progress
+) -> None:
+    total = len(checker.new_rows) + len(checker.changed_rows)
+    progress(WRITING, 0, total)
+    done = 0
+    now = timezone.now()
+    user_id = user.pk if user is not None else None
+    history_model = Inmate.history.model
+    with transaction.atomic():
+        record_columns = ["facility_id", *FIELDS, "nik_warnings", "created_at", "updated_at"]
+        inmates = FastInsert(Inmate, record_columns)
+        history = FastInsert(
+            history_model,
+            [
+                "id",
+                *record_columns,
+                "history_date",
+                "history_change_reason",
+                "history_type",
+                "history_user_id",
+            ],
+        )
+        events = FastInsert(CustodyEvent, ["inmate_id", "kind", "date", "created_by_id", "created_at"])
+        for batch in _chunks(checker.new_rows, CHUNK):
+            records = []
+            for _number, values, warnings in batch:
+                record = dict(zip(FIELDS, values, strict=True))
+                record.update(facility_id=facility.pk, nik_warnings=warnings, created_at=now, updated_at=now)
+                records.append(record)
+            inmates.insert(records)
+            ids = dict(
+                Inmate.objects.filter(
+                    facility=facility, registration_number__in=[r["registration_number"] for r in records]
+                ).values_list("registration_number", "pk")
+            )
+            for record in records:
+                record["id"] = ids[record["registration_number"]]
+                record.update(
+                    history_date=now, history_change_reason=reason, history_type="+", history_user_id=user_id
+                )
+            history.insert(records)
+            events.insert(
+                {
+                    "inmate_id": record["id"],
+                    "kind": CustodyEvent.Kind.ADMISSION.value,
+                    "date": record["admission_date"],
+                    "created_by_id": user_id,
+                    "created_at": now,
+                }
+                for record in records
+            )
+            done += len(batch)
+            progress(WRITING, done, total)
+            _forget_queries()
+        for batch in _chunks(checker.changed_rows, CHUNK):
+            current = Inmate.objects.select_for_update().in_bulk([pk for pk, _changes, _warnings in batch])
+            changed: list[Inmate] = []
+            fields = {"nik_warnings", "updated_at"}
+            for pk, changes, warnings in batch:
+                inmate = current.get(pk)
+                if inmate is None:  # deleted since the check
+                    raise IntegrityError(f"inmate {pk} disappeared during the import")
+                for name, value in changes.items():
+                    setattr(inmate, name, value)
+                inmate.nik_warnings = warnings
+                inmate.updated_at = now
+                fields.update(changes)
+                changed.append(inmate)
+            bulk_update_with_history(
+                changed,
+                Inmate,
+                fields=sorted(fields),
+                batch_size=CHUNK,
+                default_user=user,
+                default_change_reason=reason,
+                default_date=now,
+            )
+            done += len(batch)
+            progress(WRITING, done, total)
+            _forget_queries()
+        access_log_record(
+            user=user,
+            action=AccessLog.Action.IMPORT,
+            target=reason,
+            facility=facility,
+            details={"created": len(checker.new_rows), "updated": len(checker.changed_rows)},
+        )
+
+
+def _forget_queries() -> None:
+    # With DEBUG on, Django keeps every statement's SQL: at 100,000 rows that
+    # is hundreds of MB of INSERT text. Nothing needs it here.
+    if settings.DEBUG:
+        reset_queries()

@@ -1,0 +1,194 @@
+"""Fast inserts for the import's new records, their history rows and admission events.
+
+Django's ``bulk_create`` prepares every value of every row through its
+field's ``get_db_prep_save`` and needs model instances (simple-history's
+``bulk_history_create`` builds a second instance per row); at 100,000 rows
+that is most of the import's time. Here:
+
+* a row is a dict keyed by attname; the columns a caller gives are read in one
+  ``itemgetter`` call, the others take the model's default (computed once);
+* only dates, date-times and JSON are adapted for the database, and each
+  distinct value once (an import repeats few dates and one timestamp);
+* PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (text format),
+  SQLite through ``executemany``, other databases through multi-row INSERTs.
+
+The columns come from the model's ``_meta``, so a field added to Inmate later
+is written with its default without touching this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+from django.db import connection as default_connection
+from django.db import models
+
+# Multi-row INSERTs: parameters per statement (PostgreSQL allows 65,535).
+MAX_PARAMS = 60_000
+MAX_ROWS_PER_STATEMENT = 1000
+_ADAPTED = (models.DateField, models.DateTimeField, models.JSONField, models.DecimalField, models.UUIDField)
+# The NULL marker of the COPY: a text value "\\N" would read as NULL, and the
+# importer never produces one (it is not a name, code or date anyone types).
+_COPY_NULL = "\\N"
+
+
+class FastInsert:
+    """INSERT rows of one model; each row a dict with (at least) the ``given`` attnames."""
+
+    def __init__(self, model: type[models.Model], given: Sequence[str], *, connection=None) -> None:
+        self.connection = connection or default_connection
+        self.model = model
+        fields = {
+            field.attname: field
+            for field in model._meta.concrete_fields
+            if not (field.primary_key and isinstance(field, models.AutoField | models.BigAutoField))
+        }
+        unknown = set(given) - set(fields)
+        if unknown:
+            raise ValueError(f"{model.__name__} has no columns {sorted(unknown)}")
+        rest = [name for name in fields if name not in given]
+        missing = [name for name in rest if not _has_default(fields[name])]
+        if missing:
+            raise ValueError(f"{model.__name__}.{missing} need a value: add them to the given columns")
+        # Given columns first, then the defaulted ones: a row is getter(row) + tail.
+        self.fields = [fields[name] for name in (*given, *rest)]
+        self.width = len(given)
+        self.getter = itemgetter(*given) if len(given) > 1 else (lambda row, name=given[0]: (row[name],))
+        self.tail_raw = [fields[name].get_default() for name in rest]
+        self.tail = [
+            self._adapt(fields[name])(value) for name, value in zip(rest, self.tail_raw, strict=True)
+        ]
+        self.adapters = [
+            (position, self._adapt(fields[name]))
+            for position, name in enumerate(given)
+            if _needs_adapting(fields[name])
+        ]
+        quote = self.connection.ops.quote_name
+        self.table = quote(model._meta.db_table)
+        self.columns = ", ".join(quote(field.column) for field in self.fields)
+
+    def _adapt(self, field: models.Field) -> Callable[[Any], Any]:
+        if not _needs_adapting(field):
+            return _same
+        connection = self.connection
+        if type(field) is models.DateField:
+            # Cheap and many distinct values (birth dates): no cache.
+            return connection.ops.adapt_datefield_value
+        # An import writes one timestamp and a handful of warning lists:
+        # adapt each distinct value once.
+        cache: dict[Any, Any] = {}
+
+        def adapt(value: Any) -> Any:
+            if value is None:
+                return None
+            key = (type(value), tuple(value) if isinstance(value, list) else value)
+            try:
+                return cache[key]
+            except KeyError:
+                adapted = cache[key] = field.get_db_prep_save(value, connection)
+                return adapted
+            except TypeError:  # unhashable (a dict): adapt every time
+                return field.get_db_prep_save(value, connection)
+
+        return adapt
+
+    def params(self, row: Mapping[str, Any]) -> list[Any]:
+        values = [*self.getter(row), *self.tail]
+        for position, adapt in self.adapters:
+            values[position] = adapt(values[position])
+        return values
+
+    def insert(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        if self.connection.vendor == "postgresql":
+            return self._copy(rows)
+        params = [self.params(row) for row in rows]
+        if not params:
+            return 0
+        one_row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        with self.connection.cursor() as cursor:
+            if self.connection.vendor == "sqlite":
+                cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES {one_row}", params)  # noqa: S608
+            else:
+                per_statement = max(1, min(MAX_ROWS_PER_STATEMENT, MAX_PARAMS // len(self.fields)))
+                for start in range(0, len(params), per_statement):
+                    batch = params[start : start + per_statement]
+                    rows_sql = ", ".join([one_row] * len(batch))
+                    sql = f"INSERT INTO {self.table} ({self.columns}) VALUES {rows_sql}"  # noqa: S608
+                    cursor.execute(sql, [value for row in batch for value in row])
+        return len(params)
+
+    # -- PostgreSQL COPY -------------------------------------------------------------
+
+    def _copy(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """COPY in CSV format (written by the csv module, in C); NULL is an unquoted \\N.
+
+        Dates and date-times are written by str() (ISO 8601 with the offset),
+        booleans as True/False, JSON through json.dumps.
+        """
+        json_positions = [
+            i for i, field in enumerate(self.fields[: self.width]) if isinstance(field, models.JSONField)
+        ]
+        dump = _json_dumper()
+        tail = [
+            _COPY_NULL if value is None else dump(value) if isinstance(field, models.JSONField) else value
+            for field, value in zip(self.fields[self.width :], self.tail_raw, strict=True)
+        ]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        getter = self.getter
+        count = 0
+        for row in rows:
+            values = [_COPY_NULL if value is None else value for value in getter(row)]
+            for position in json_positions:
+                if values[position] is not _COPY_NULL:
+                    values[position] = dump(values[position])
+            values.extend(tail)
+            writer.writerow(values)
+            count += 1
+        if not count:
+            return 0
+        buffer.seek(0)
+        sql = f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        with self.connection.cursor() as cursor:
+            raw = cursor.cursor
+            if hasattr(raw, "copy_expert"):  # psycopg2
+                raw.copy_expert(sql, buffer)
+            else:  # psycopg 3
+                with raw.copy(sql) as copy:
+                    copy.write(buffer.getvalue())
+        return count
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _has_default(field: models.Field) -> bool:
+    return field.has_default() or field.null or (field.empty_strings_allowed and not field.is_relation)
+
+
+def _needs_adapting(field: models.Field) -> bool:
+    return isinstance(field, _ADAPTED)
+
+
+def _json_dumper() -> Callable[[Any], str]:
+    cache: dict[Any, str] = {}
+
+    def dump(value: Any) -> str:
+        key = tuple(value) if isinstance(value, list) else None
+        if key is None:
+            return json.dumps(value)
+        try:
+            return cache[key]
+        except KeyError:
+            text = cache[key] = json.dumps(value)
+            return text
+        except TypeError:
+            return json.dumps(value)
+
+    return dump
