@@ -154,7 +154,10 @@ class FastInsert:
             return 0
         buffer.seek(0)
         sql = f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        with self.connection.cursor() as cursor:
+        # The raw cursor bypasses Django's error translation: without this a
+        # unique violation from a concurrent import escapes as a psycopg2
+        # error instead of the IntegrityError the importer reports.
+        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
                 raw.copy_expert(sql, buffer)
