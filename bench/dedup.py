@@ -116,6 +116,65 @@ class TreeMemory(threading.Thread):
                 continue
 
 
+def child_import(args: argparse.Namespace) -> None:
+    """Load a generated DPT CSV with the import service (as ``import_dpt``), then remove it again."""
+    setup_django()
+    from inmates.dpt_import import dpt_file_delete, dpt_import, resolve_regency
+
+    regency = resolve_regency("33.16")
+    started = time.perf_counter()
+    result = dpt_import(path=args.csv, regency=regency, user=None, filename="bench_import_DPT.csv")
+    seconds = time.perf_counter() - started
+    dpt_file_delete(dpt_file=result.dpt_file, user=None)
+    emit({"seconds": round(seconds, 1), "rows": result.rows})
+
+
+def write_dpt_csv(path: Path, rows: int, seed: int, database_url: str) -> None:
+    """A KPU-style DPT export of Kab. Blora (semicolons, dates as DD-MM-YYYY) with ``rows`` voters."""
+    import csv
+    import random
+
+    setup_django(database_url)
+    from bench.dedup_generator import People, _villages
+
+    villages = {code: codes for code, codes in _villages().items() if code == "33.16"}
+    people = People(random.Random(seed), villages)
+    header = [
+        "NKK",
+        "NIK",
+        "Nama",
+        "Tempat Lahir",
+        "Tanggal Lahir",
+        "Jenis Kelamin",
+        "Status Kawin",
+        "Alamat",
+        "RT",
+        "RW",
+    ]
+    header += ["Kode Wilayah", "TPS"]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(header)
+        for _number in range(rows):
+            p = people.person("33.16")
+            writer.writerow(
+                [
+                    p.nkk,
+                    p.nik,
+                    p.name.upper(),
+                    p.birth_place.upper(),
+                    p.birth_date.strftime("%d-%m-%Y"),
+                    p.sex,
+                    "S",
+                    "Dk. Krajan",
+                    "001",
+                    "002",
+                    p.village,
+                    "007",
+                ]
+            )
+
+
 def child_detect(args: argparse.Namespace) -> None:
     setup_django()
     from django.db import connection
@@ -284,9 +343,18 @@ def main() -> None:
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--truth", help=argparse.SUPPRESS)
     parser.add_argument("--pairs", help=argparse.SUPPRESS)
+    parser.add_argument("--csv", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=0,
+        help="Also time import_dpt on a generated CSV of this many rows (e.g. 2000000).",
+    )
     args = parser.parse_args()
     if args.measure == "generate":
         return child_generate(args)
+    if args.measure == "import":
+        return child_import(args)
     if args.measure == "detect":
         return child_detect(args)
 
@@ -390,6 +458,29 @@ def main() -> None:
     )
     print(f"possible twins sent to review: {quality['twins_flagged_for_review']}")
     results = {"database": label, "generated": generated, "detected": detected, "quality": quality}
+    if args.import_rows:
+        csv_path = workdir / f"dpt-{args.import_rows}.csv"
+        if not csv_path.exists():
+            write_dpt_csv(csv_path, args.import_rows, args.seed, url)
+        imported = measure(SCRIPT, "import", "--csv", str(csv_path), database_url=url, timeout=7200)
+        size_mb = csv_path.stat().st_size / 1024 / 1024
+        print()
+        print(
+            table(
+                [
+                    [
+                        label,
+                        f"{imported['rows']:,}",
+                        f"{size_mb:.0f}",
+                        imported["seconds"],
+                        f"{imported['rows'] / imported['seconds']:,.0f}",
+                        imported["peak_mb"],
+                    ]
+                ],
+                ["import_dpt", "rows", "MB", "seconds", "rows/s", "peak MB"],
+            )
+        )
+        results["imported"] = imported
     (workdir / f"results-{size}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(f"details: {workdir / f'results-{size}.json'}")
 

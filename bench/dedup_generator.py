@@ -49,362 +49,44 @@ from django.utils import timezone
 # ---------------------------------------------------------------------------
 # Name pools: Javanese, Sundanese, Malay/Islamic, Batak and Bugis names.
 
-MALE = [
-    "Agus",
-    "Budi",
-    "Slamet",
-    "Joko",
-    "Eko",
-    "Bambang",
-    "Hadi",
-    "Sutrisno",
-    "Wahyu",
-    "Teguh",
-    "Rizki",
-    "Dedi",
-    "Andi",
-    "Yusuf",
-    "Fajar",
-    "Imam",
-    "Sugeng",
-    "Heru",
-    "Arif",
-    "Rudi",
-    "Sigit",
-    "Wawan",
-    "Supriyadi",
-    "Suparman",
-    "Anton",
-    "Bayu",
-    "Gilang",
-    "Rahmat",
-    "Saiful",
-    "Taufik",
-    "Yoga",
-    "Zainal",
-    "Darmaji",
-    "Sutarno",
-    "Sumarno",
-    "Suyanto",
-    "Parno",
-    "Tukiman",
-    "Darsono",
-    "Giyanto",
-    "Harjono",
-    "Jumadi",
-    "Kasiman",
-    "Lasiyo",
-    "Margono",
-    "Narto",
-    "Paijo",
-    "Rohmat",
-    "Sarwono",
-    "Tarmuji",
-    "Wagiman",
-    "Yatno",
-    "Zaenuri",
-    "Hendra",
-    "Irfan",
-    "Januar",
-    "Krisna",
-    "Lukman",
-    "Mulyono",
-    "Nanang",
-    "Pandu",
-    "Qomar",
-    "Ridwan",
-    "Samsul",
-    "Tono",
-    "Umar",
-    "Wisnu",
-    "Yanto",
-    "Zulkifli",
-    "Adi",
-    "Bagus",
-    "Candra",
-    "Dimas",
-    "Edi",
-    "Feri",
-    "Galih",
-    "Hari",
-    "Indra",
-    "Jaka",
-    "Kholil",
-    "Lutfi",
-    "Miftah",
-    "Puji",
-    "Rian",
-    "Sandi",
-    "Toni",
-    "Wahid",
-    "Yudi",
-    "Zaki",
-    "Faisal",
-    "Hasan",
-    "Husein",
-    "Ilham",
-    "Khoirul",
-    "Mahmud",
-    "Nasrul",
-    "Rosyid",
-    "Syamsul",
-    "Fauzi",
-    "Hamzah",
-    "Idris",
-    "Junaidi",
-    "Kamal",
-    "Mansur",
-    "Rizal",
-    "Sholeh",
-    "Syaiful",
-    "Bonar",
-    "Tigor",
-    "Halomoan",
-    "Parlin",
-    "Daeng",
-    "Andika",
-    "Reza",
-    "Satria",
-    "Yogi",
-    "Aditya",
-    "Ilyas",
-    "Robby",
-    "Septian",
-    "Kukuh",
-    "Wiji",
-    "Sukiman",
-    "Poniman",
-    "Karyono",
-    "Sodikin",
-    "Tarjo",
-    "Ngadiman",
-    "Suwarno",
-    "Legiman",
-    "Sukardi",
-    "Wakidi",
-    "Rusdi",
-    "Ponidi",
-    "Tumijo",
-    "Jarwo",
-    "Darto",
-    "Kirno",
-    "Sastro",
-    "Harto",
-    "Marno",
-]
-FEMALE = [
-    "Siti",
-    "Sri",
-    "Dewi",
-    "Endang",
-    "Wati",
-    "Yuni",
-    "Rina",
-    "Lestari",
-    "Ani",
-    "Fitri",
-    "Indah",
-    "Ratna",
-    "Suci",
-    "Wulan",
-    "Ayu",
-    "Eni",
-    "Murni",
-    "Sumiati",
-    "Suparti",
-    "Sulastri",
-    "Tuminah",
-    "Paini",
-    "Ngatini",
-    "Kasmini",
-    "Warsini",
-    "Rubiyem",
-    "Sukinah",
-    "Marsini",
-    "Jumiati",
-    "Karsih",
-    "Darmi",
-    "Winarti",
-    "Yuliana",
-    "Anisa",
-    "Nurul",
-    "Hayati",
-    "Fatimah",
-    "Aminah",
-    "Khadijah",
-    "Maryam",
-    "Rohani",
-    "Salmah",
-    "Zubaidah",
-    "Mega",
-    "Putri",
-    "Rahma",
-    "Lina",
-    "Novi",
-    "Desi",
-    "Eka",
-    "Tika",
-    "Yanti",
-    "Erna",
-    "Heni",
-    "Ika",
-    "Lia",
-    "Mira",
-    "Nia",
-    "Ririn",
-    "Sinta",
-    "Tuti",
-    "Umi",
-    "Vina",
-]
-SURNAME = [
-    "Santoso",
-    "Susanto",
-    "Prasetyo",
-    "Wibowo",
-    "Hidayat",
-    "Setiawan",
-    "Saputra",
-    "Purnomo",
-    "Kurniawan",
-    "Nugroho",
-    "Rahayu",
-    "Pratama",
-    "Firmansyah",
-    "Hakim",
-    "Rohman",
-    "Mulyadi",
-    "Suryadi",
-    "Haryanto",
-    "Sulistyo",
-    "Utomo",
-    "Maulana",
-    "Ramadhan",
-    "Ningsih",
-    "Anggraini",
-    "Safitri",
-    "Yulianti",
-    "Kusuma",
-    "Wijaya",
-    "Gunawan",
-    "Permana",
-    "Hermawan",
-    "Susilo",
-    "Riyadi",
-    "Prabowo",
-    "Wahyudi",
-    "Sugiarto",
-    "Budiman",
-    "Suharto",
-    "Darmawan",
-    "Irawan",
-    "Nugraha",
-    "Ardiansyah",
-    "Syahputra",
-    "Siregar",
-    "Nasution",
-    "Lubis",
-    "Harahap",
-    "Simanjuntak",
-    "Sitompul",
-    "Tanjung",
-    "Sukmana",
-    "Suhendar",
-    "Rukmana",
-    "Hidayatullah",
-    "Sembiring",
-    "Ginting",
-    "Tarigan",
-    "Pardede",
-    "Manurung",
-    "Sinaga",
-    "Panjaitan",
-    "Hutagalung",
-    "Pohan",
-    "Daulay",
-    "Rangkuti",
-    "Batubara",
-    "Matondang",
-    "Wirawan",
-    "Kartika",
-    "Handoko",
-    "Laksono",
-    "Widodo",
-    "Cahyono",
-    "Raharjo",
-    "Sasongko",
-    "Prayitno",
-    "Suwarso",
-    "Mardiyanto",
-    "Sutopo",
-    "Subagyo",
-    "Wiyono",
-    "Budiarto",
-    "Purwanto",
-    "Triyono",
-    "Supardi",
-    "Sukamto",
-    "Sumarsono",
-    "Hartono",
-    "Kuncoro",
-    "Nurcahyo",
-    "Setyawan",
-    "Suprapto",
-    "Widjaja",
-    "Sudrajat",
-    "Kartono",
-    "Sumantri",
-    "Adiwijaya",
-    "Hadiwijaya",
-    "Cahyadi",
-    "Saragih",
-    "Purba",
-    "Damanik",
-    "Situmorang",
-    "Marpaung",
-    "Simbolon",
-    "Pasaribu",
-    "Hasibuan",
-    "Ritonga",
-    "Rambe",
-    "Dalimunthe",
-    "Effendi",
-    "Syahrial",
-    "Anwar",
-    "Bahri",
-    "Hamid",
-    "Latif",
-    "Rasyid",
-    "Zakaria",
-    "Ismail",
-    "Yunus",
-    "Bakri",
-    "Sanusi",
-    "Karim",
-    "Sofyan",
-    "Jamil",
-    "Mahendra",
-    "Saputri",
-    "Wulandari",
-    "Lestiani",
-    "Puspitasari",
-    "Kurniasih",
-    "Rahmawati",
-    "Handayani",
-    "Susanti",
-    "Hartati",
-    "Rosita",
-    "Fadillah",
-    "Pertiwi",
-    "Oktaviani",
-    "Agustina",
-    "Septiani",
-    "Novitasari",
-    "Apriliani",
-    "Maharani",
-    "Cahyani",
-    "Permatasari",
-]
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+MALE = _words(
+    "Agus Budi Slamet Joko Eko Bambang Hadi Sutrisno Wahyu Teguh Rizki Dedi Andi Yusuf Fajar Imam Sugeng "
+    "Heru Arif Rudi Sigit Wawan Supriyadi Suparman Anton Bayu Gilang Rahmat Saiful Taufik Yoga Zainal "
+    "Darmaji Sutarno Sumarno Suyanto Parno Tukiman Darsono Giyanto Harjono Jumadi Kasiman Lasiyo Margono "
+    "Narto Paijo Rohmat Sarwono Tarmuji Wagiman Yatno Zaenuri Hendra Irfan Januar Krisna Lukman Mulyono "
+    "Nanang Pandu Qomar Ridwan Samsul Tono Umar Wisnu Yanto Zulkifli Adi Bagus Candra Dimas Edi Feri "
+    "Galih Hari Indra Jaka Kholil Lutfi Miftah Puji Rian Sandi Toni Wahid Yudi Zaki Faisal Hasan Husein "
+    "Ilham Khoirul Mahmud Nasrul Rosyid Syamsul Fauzi Hamzah Idris Junaidi Kamal Mansur Rizal Sholeh "
+    "Syaiful Bonar Tigor Halomoan Parlin Daeng Andika Reza Satria Yogi Aditya Ilyas Robby Septian Kukuh "
+    "Wiji Sukiman Poniman Karyono Sodikin Tarjo Ngadiman Suwarno Legiman Sukardi Wakidi Rusdi Ponidi "
+    "Tumijo Jarwo Darto Kirno Sastro Harto Marno "
+)
+FEMALE = _words(
+    "Siti Sri Dewi Endang Wati Yuni Rina Lestari Ani Fitri Indah Ratna Suci Wulan Ayu Eni Murni Sumiati "
+    "Suparti Sulastri Tuminah Paini Ngatini Kasmini Warsini Rubiyem Sukinah Marsini Jumiati Karsih Darmi "
+    "Winarti Yuliana Anisa Nurul Hayati Fatimah Aminah Khadijah Maryam Rohani Salmah Zubaidah Mega Putri "
+    "Rahma Lina Novi Desi Eka Tika Yanti Erna Heni Ika Lia Mira Nia Ririn Sinta Tuti Umi Vina "
+)
+SURNAME = _words(
+    "Santoso Susanto Prasetyo Wibowo Hidayat Setiawan Saputra Purnomo Kurniawan Nugroho Rahayu Pratama "
+    "Firmansyah Hakim Rohman Mulyadi Suryadi Haryanto Sulistyo Utomo Maulana Ramadhan Ningsih Anggraini "
+    "Safitri Yulianti Kusuma Wijaya Gunawan Permana Hermawan Susilo Riyadi Prabowo Wahyudi Sugiarto "
+    "Budiman Suharto Darmawan Irawan Nugraha Ardiansyah Syahputra Siregar Nasution Lubis Harahap "
+    "Simanjuntak Sitompul Tanjung Sukmana Suhendar Rukmana Hidayatullah Sembiring Ginting Tarigan Pardede "
+    "Manurung Sinaga Panjaitan Hutagalung Pohan Daulay Rangkuti Batubara Matondang Wirawan Kartika "
+    "Handoko Laksono Widodo Cahyono Raharjo Sasongko Prayitno Suwarso Mardiyanto Sutopo Subagyo Wiyono "
+    "Budiarto Purwanto Triyono Supardi Sukamto Sumarsono Hartono Kuncoro Nurcahyo Setyawan Suprapto "
+    "Widjaja Sudrajat Kartono Sumantri Adiwijaya Hadiwijaya Cahyadi Saragih Purba Damanik Situmorang "
+    "Marpaung Simbolon Pasaribu Hasibuan Ritonga Rambe Dalimunthe Effendi Syahrial Anwar Bahri Hamid "
+    "Latif Rasyid Zakaria Ismail Yunus Bakri Sanusi Karim Sofyan Jamil Mahendra Saputri Wulandari "
+    "Lestiani Puspitasari Kurniasih Rahmawati Handayani Susanti Hartati Rosita Fadillah Pertiwi Oktaviani "
+    "Agustina Septiani Novitasari Apriliani Maharani Cahyani Permatasari "
+)
 ISLAMIC_PREFIX = ("Muhammad", "Ahmad", "Abdul", "Nur")
 FATHERS = (
     "Sukardi",
@@ -425,6 +107,8 @@ TITLES_BEFORE = ("H.", "Hj.", "Drs.", "Ir.")
 DEGREES_AFTER = (", S.Pd.", ", S.H.", ", S.E.", " S.Kom", ", A.Md.")
 
 Ref = tuple[str, str]
+_DAYS = tuple(datetime.date(1958, 1, 1) + datetime.timedelta(days=n) for n in range(17_501))
+_PLACES = ("Blora", "Pati", "Rembang", "Kudus", "Grobogan", "Semarang", "Surabaya", "Medan", "Bandung")
 
 
 @dataclass
@@ -498,19 +182,20 @@ class People:
 
     def person(self, regency: str | None = None) -> Person:
         rnd = self.rnd
-        regency = regency or rnd.choice(self.regencies)
-        village = rnd.choice(self.villages[regency])
-        sex = "P" if rnd.random() < 0.12 else "L"
-        birth_date = datetime.date(1958, 1, 1) + datetime.timedelta(days=rnd.randint(0, 17_500))
+        random_ = rnd.random
+        regency = regency or self.regencies[int(random_() * len(self.regencies))]
+        villages = self.villages[regency]
+        village = villages[int(random_() * len(villages))]
+        sex = "P" if random_() < 0.12 else "L"
+        birth_date = _DAYS[int(random_() * len(_DAYS))]
         district = village[:8].replace(".", "")
         day = birth_date.day + (40 if sex == "P" else 0)
-        nik = f"{district}{day:02d}{birth_date:%m%y}{rnd.randint(1, 9999):04d}"
-        issued = birth_date + datetime.timedelta(days=rnd.randint(6000, 9000))
-        issued = min(issued, datetime.date(2023, 12, 31))
-        nkk = f"{district}{issued:%d%m%y}{rnd.randint(1, 9999):04d}"
-        place = rnd.choice(
-            ("Blora", "Pati", "Rembang", "Kudus", "Grobogan", "Semarang", "Surabaya", "Medan", "Bandung")
+        nik = f"{district}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{int(random_() * 9999) + 1:04d}"
+        issued = min(
+            birth_date + datetime.timedelta(days=6000 + int(random_() * 3000)), datetime.date(2023, 12, 31)
         )
+        nkk = f"{district}{issued.day:02d}{issued.month:02d}{issued.year % 100:02d}{int(random_() * 9999) + 1:04d}"
+        place = _PLACES[int(random_() * len(_PLACES))]
         return Person(nik, nkk, self.name(sex), sex, birth_date, place, village, regency)
 
     def twin_of(self, person: Person) -> Person:
@@ -668,25 +353,39 @@ class TableWriter:
         self.vendor = connection.vendor
         now = timezone.now()
         self.fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
-        self.defaults = {}
+        # Per column: (attname, converter, cell of the default value).
+        self.plan = []
         for f in self.fields:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                self.defaults[f.attname] = now
+                default = now
             else:
                 # The default, or "" for text and None for nullable fields.
-                self.defaults[f.attname] = f.get_default()
+                default = f.get_default()
+            convert = self._converter(f)
+            self.plan.append((f.attname, convert, convert(default)))
         self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by load()
         self.rows = 0
 
-    def add(self, values: dict) -> None:
-        cells = []
-        for f in self.fields:
-            value = values[f.attname] if f.attname in values else self.defaults[f.attname]
-            value = _db_value(f, value, self.vendor)
+    def _converter(self, model_field: models.Field) -> Callable[[object], str]:
+        escapes = self._ESCAPES
+        vendor = self.vendor
+
+        def convert(value: object) -> str:
+            value = _db_value(model_field, value, vendor)
             if value is None:
-                cells.append("\\N")
-            else:
-                cells.append(str(value).translate(self._ESCAPES))
+                return "\\N"
+            text = value if type(value) is str else str(value)
+            return (
+                text.translate(escapes)
+                if ("\\" in text or "\t" in text or "\n" in text or "\r" in text)
+                else text
+            )
+
+        return convert
+
+    def add(self, values: dict) -> None:
+        get = values.get
+        cells = [convert(get(name)) if name in values else default for name, convert, default in self.plan]
         self.spool.write("\t".join(cells) + "\n")
         self.rows += 1
 

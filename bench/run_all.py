@@ -23,7 +23,7 @@ def main() -> int:
     failed = []
     for title, command in BENCHMARKS:
         print(f"\n===== {title}: {' '.join(command)}", flush=True)
-        result = subprocess.run([sys.executable, *command, *sys.argv[1:]], cwd=ROOT, check=False)  # noqa: S603
+        result = subprocess.run([sys.executable, *command], cwd=ROOT, check=False)  # noqa: S603
         if result.returncode:
             failed.append(command[0])
     if failed:

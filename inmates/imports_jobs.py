@@ -12,6 +12,7 @@ is no longer needed (after the import, after a failed check, on cancel).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import uuid
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # Files up to this size (about 3,000 rows) are checked and written within the
 # request; larger ones by the background worker.
 DEFAULT_INLINE_MAX_BYTES = 300 * 1024
+# A preview nobody confirmed or cancelled: its file (personal data) is deleted after this.
+PREVIEW_MAX_AGE = datetime.timedelta(days=7)
 
 
 class ImportJobError(Exception):
@@ -72,7 +75,24 @@ def import_job_create(
     # A random stored name: the user's file name may carry personal data.
     job.file.save(f"{uuid.uuid4().hex}{extension}", upload, save=False)
     job.save()
+    import_jobs_expire()
     return job
+
+
+def import_jobs_expire(*, max_age: datetime.timedelta = PREVIEW_MAX_AGE) -> int:
+    """Cancel previews left unconfirmed for ``max_age`` and delete their files; returns how many.
+
+    Runs on every upload, so abandoned uploads do not keep NIKs on disk.
+    """
+    stale = list(
+        ImportJob.objects.filter(status=ImportJob.Status.PREVIEW, created_at__lt=timezone.now() - max_age)
+    )
+    for job in stale:
+        _delete_file(job)
+    ImportJob.objects.filter(pk__in=[job.pk for job in stale]).update(
+        status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    return len(stale)
 
 
 def import_job_dispatch(*, job: ImportJob) -> None:
@@ -209,6 +229,8 @@ def _delete_file(job: ImportJob) -> None:
             job.file.storage.delete(job.file.name)
         except OSError:
             logger.warning("Could not delete the upload of import job %s", job.pk)
+            return
+        ImportJob.objects.filter(pk=job.pk).update(file="")
 
 
 class JobProgress:

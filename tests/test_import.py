@@ -311,6 +311,62 @@ def test_every_error_of_the_file_is_reported_not_only_the_first(tmp_path, blora,
     assert (report.error_rows, report.created) == (2, 1)
 
 
+@pytest.mark.parametrize(
+    ("column", "written", "code"),
+    [
+        ("Status Penahanan", "Bebas", "choice_invalid"),
+        ("Status Perkawinan", "Tunangan", "choice_invalid"),
+        ("Kewarganegaraan", "Malaysia", "choice_invalid"),
+        ("KTP-el", "Mungkin", "choice_invalid"),
+        ("TNI/Polri Aktif", "Kadang", "bool_invalid"),
+        ("Tanggal Lahir", "17-08-85", "date_two_digit_year"),
+        ("Tanggal Masuk", 2023, "date_year_only"),
+        ("Tanggal Masuk", "01-03-1850", "date_range"),
+        ("NIK", "3316-0117-0890-000X", "nik_characters"),
+        ("NKK", "33160120", "nik_length"),
+        ("Kode Wilayah", "Blora", "region_format"),
+        ("Kode Wilayah", 33.1, "region_numeric"),
+        ("Nama Lengkap", "Budi " * 40, "text_too_long"),
+        ("Jenis Disabilitas", "7", "choice_invalid"),
+    ],
+)
+def test_each_unusable_cell_is_an_error_naming_its_column(
+    tmp_path, blora, rutan_blora_officer, column, written, code
+):
+    headers = HEADERS if column in HEADERS else [*HEADERS, column]
+    row = person(1, **{column: written})
+
+    report = run(write_xlsx(tmp_path / "wbp.xlsx", [row], headers), blora, rutan_blora_officer)
+
+    (problem,) = problems(report, "error")
+    assert (problem.row, problem.column, problem.code) == (2, column, code)
+    assert problem.message  # a sentence saying how to fix it
+    assert not Inmate.objects.exists()
+
+
+def test_a_column_twice_is_one_clear_error(tmp_path, blora, rutan_blora_officer):
+    headers = [*HEADERS, "Nama"]  # a synonym of Nama Lengkap
+
+    report = run(
+        write_xlsx(tmp_path / "wbp.xlsx", [dict(person(1), Nama="x")], headers), blora, rutan_blora_officer
+    )
+
+    assert codes(report) == ["duplicate_column"]
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "code"),
+    [("NIK", "3333333333333333", "nik_junk"), ("NKK", "3316010000000000", "nkk_junk")],
+)
+def test_filler_nik_or_nkk_is_a_warning(tmp_path, blora, rutan_blora_officer, column, written, code):
+    report = run(
+        write_xlsx(tmp_path / "wbp.xlsx", [person(1, **{column: written})]), blora, rutan_blora_officer
+    )
+
+    assert (report.errors, codes(report, "warning")) == (0, [code])
+    assert Inmate.objects.get().nik_warnings == [code]
+
+
 # --- headers ------------------------------------------------------------------------
 
 

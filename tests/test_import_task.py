@@ -76,6 +76,7 @@ def test_the_confirmed_job_reaches_completion_and_writes(
     tmp_path, blora, rutan_blora_officer, django_capture_on_commit_callbacks
 ):
     job = new_job(tmp_path, blora, rutan_blora_officer, people(25))
+    stored = job.file.name
     dispatch(job, django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -89,7 +90,8 @@ def test_the_confirmed_job_reaches_completion_and_writes(
     version = Inmate.objects.first().history.get()
     assert version.history_user == rutan_blora_officer
     assert version.history_change_reason == f"Import wbp.xlsx (job {job.pk})"
-    assert not job.file.storage.exists(job.file.name)  # personal data not kept after the import
+    assert not job.file.storage.exists(stored)  # personal data not kept after the import
+    assert job.file.name == ""
 
 
 def test_the_job_reports_progress_while_checking_and_writing(
@@ -121,12 +123,13 @@ def test_a_file_with_errors_ends_failed_and_its_upload_is_deleted(
     tmp_path, blora, rutan_blora_officer, django_capture_on_commit_callbacks
 ):
     job = new_job(tmp_path, blora, rutan_blora_officer, [person(1), person(2, NIK="123")])
+    stored = job.file.name
 
     dispatch(job, django_capture_on_commit_callbacks)
 
     assert job.status == ImportJob.Status.FAILED
     assert [(p["row"], p["code"]) for p in job.report["problems"]] == [(3, "nik_length")]
-    assert not job.file.storage.exists(job.file.name)
+    assert not job.file.storage.exists(stored)
     with pytest.raises(ImportJobError):
         import_job_confirm(job=job, user=rutan_blora_officer)
 
@@ -193,13 +196,39 @@ def test_a_user_moved_to_another_facility_cannot_confirm(tmp_path, blora, pati, 
 
 def test_cancel_deletes_the_upload(tmp_path, blora, rutan_blora_officer):
     job = new_job(tmp_path, blora, rutan_blora_officer, people(2))
+    stored = job.file.name
     import_job_run(job_id=job.pk)
     job.refresh_from_db()
 
     import_job_cancel(job=job, user=rutan_blora_officer)
 
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.CANCELLED
-    assert not job.file.storage.exists(job.file.name)
+    assert not job.file.storage.exists(stored)
+
+
+def test_a_preview_left_for_a_week_is_cancelled_and_its_file_deleted(tmp_path, blora, rutan_blora_officer):
+    old = new_job(tmp_path, blora, rutan_blora_officer, people(2))
+    stored = old.file.name
+    import_job_run(job_id=old.pk)
+
+    with time_machine.travel(TODAY + datetime.timedelta(days=8), tick=False):
+        fresh = new_job(tmp_path, blora, rutan_blora_officer, people(3))  # any upload tidies up
+
+    old.refresh_from_db()
+    assert (old.status, old.file.name) == (ImportJob.Status.CANCELLED, "")
+    assert not old.file.storage.exists(stored)
+    assert fresh.file.storage.exists(fresh.file.name)
+
+
+def test_a_recent_preview_is_kept(tmp_path, blora, rutan_blora_officer):
+    job = new_job(tmp_path, blora, rutan_blora_officer, people(2))
+    import_job_run(job_id=job.pk)
+
+    with time_machine.travel(TODAY + datetime.timedelta(days=6), tick=False):
+        new_job(tmp_path, blora, rutan_blora_officer, people(3))
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEW and job.file.storage.exists(job.file.name)
 
 
 def test_only_xlsx_and_csv_are_accepted(blora, rutan_blora_officer):

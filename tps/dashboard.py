@@ -22,9 +22,8 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils.translation import gettext
 
-from inmates import custody
 from inmates.models import CustodyEvent, DuplicateCandidate, Facility, Inmate, User
-from tps import eligibility, projection, selectors
+from tps import projection, selectors
 from tps.models import BallotType, Election, Tps
 from tps.services import stations
 
@@ -171,6 +170,8 @@ def _projections(
     The inmates and their custody events are streamed in facility order and
     each facility is projected exactly as ``tps.projection.facility_projections``
     does (same histories, same ``_project``), one facility in memory at a time.
+    The projections' ``overdue`` lists are left empty (the dashboard does not
+    show them).
     """
     by_id = {facility.pk: facility for facility in facilities}
     ids = list(by_id)
@@ -220,53 +221,86 @@ def _project_loaded(
     inside_today = {
         inmate.pk: projection._inside(facts, history, today) for inmate, history, facts in histories
     }
-    overdue = sorted(
-        (
-            inmate
-            for inmate, history, _facts in histories
-            if inmate.custody_type == eligibility.NARAPIDANA
-            and inmate.expected_release_date
-            and inmate.expected_release_date <= today
-            and custody.status_on(history, today) == "in_custody"
-        ),
-        key=lambda inmate: (inmate.expected_release_date, inmate.full_name),
-    )
+    # The dashboard shows no overdue list: leave it empty rather than keep
+    # thousands of records alive for the whole page.
+    overdue: list[Inmate] = []
     return projection._project(election, facility, today, histories, inside_today, overdue)
 
 
-def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, stations.FacilityBallots]:
-    """``tps_ballots`` of every facility with TPS, in one pass over all their TPS (three queries)."""
-    ids = [facility.pk for facility in facilities]
-    all_tps = list(
-        Tps.objects.filter(election=election, facility_id__in=ids).select_related("village").order_by("pk")
-    )
-    if not all_tps:
-        return {}
-    # Each TPS is judged on its own (its voters, its village); the facility only
-    # groups them, so one call over every TPS gives each facility's lines.
-    together = stations.tps_ballots(election=election, facility=facilities[0], tps_list=all_tps)
-    by_facility: dict[int, list[stations.TpsBallots]] = defaultdict(list)
-    for item in together.tps:
-        by_facility[item.tps.facility_id].append(item)
+# TPS judged per call of tps_ballots: its per-voter problem list is the big
+# part of its memory, so the country's 1,000 TPS go in a few batches.
+BALLOT_BATCH_TPS = 250
+
+
+@dataclass(frozen=True)
+class _BallotFigures:
+    voters: int
+    undecided: int
+    ballots: Counter
+    shortages: int
+
+
+def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, _BallotFigures]:
+    """The ballot figures of every facility with TPS: ``tps_ballots`` over batches of whole facilities.
+
+    One query for the TPS, then two per batch of about ``BALLOT_BATCH_TPS``
+    TPS (``tps_ballots`` judges each TPS on its own: its voters, its village;
+    the facility only groups them), plus one per facility whose ballot
+    logistics were fixed (its allocations, for the shortages).
+    """
     by_id = {facility.pk: facility for facility in facilities}
-    return {
-        facility_id: stations.FacilityBallots(
-            election=election,
-            facility=by_id[facility_id],
-            tps=tuple(items),
-            ballot_types=together.ballot_types,
+    all_tps = list(
+        Tps.objects.filter(election=election, facility_id__in=list(by_id))
+        .select_related("village")
+        .order_by("facility_id", "pk")
+    )
+    batches: list[list[Tps]] = [[]]
+    for _facility_id, group in groupby(all_tps, key=attrgetter("facility_id")):
+        stations_of_facility = list(group)
+        if batches[-1] and len(batches[-1]) + len(stations_of_facility) > BALLOT_BATCH_TPS:
+            batches.append([])
+        batches[-1].extend(stations_of_facility)
+    figures: dict[int, _BallotFigures] = {}
+    for batch in batches:
+        if not batch:
+            continue
+        together = stations.tps_ballots(
+            election=election, facility=by_id[batch[0].facility_id], tps_list=batch
         )
-        for facility_id, items in by_facility.items()
-    }
+        by_facility: dict[int, list[stations.TpsBallots]] = defaultdict(list)
+        for item in together.tps:
+            by_facility[item.tps.facility_id].append(item)
+        for facility_id, items in by_facility.items():
+            facility = by_id[facility_id]
+            ballots = stations.FacilityBallots(
+                election=election, facility=facility, tps=tuple(items), ballot_types=together.ballot_types
+            )
+            shortages = 0
+            # Shortages exist only where logistics were fixed; elsewhere the
+            # answer is "none" without asking the database.
+            if any(item.tps.logistics_fixed_at for item in items):
+                shortages = len(
+                    stations.logistics_shortages(election=election, facility=facility, ballots=ballots)
+                )
+            figures[facility_id] = _BallotFigures(
+                voters=ballots.voters,
+                undecided=ballots.undecided_voters,
+                ballots=Counter({code: line.total for code, line in ballots.totals().items()}),
+                shortages=shortages,
+            )
+    return figures
 
 
 def dashboard_data(*, user: User, election: Election | None, today: datetime.date) -> Dashboard:
     """The figures of every facility the user may see (none for an outsider).
 
-    A constant number of queries whatever the number of facilities (the
-    register is streamed once), so the admin's national view costs queries
-    like a Rutan officer's single facility; only facilities whose ballot
-    logistics were fixed add one query each (their fixed allocations).
+    No query per facility: the register is streamed once (two queries), the
+    counts are grouped by facility, and the ballots are judged in batches of
+    about ``BALLOT_BATCH_TPS`` TPS (two queries each); only facilities whose
+    ballot logistics were fixed add one query each (their fixed allocations).
+    A Rutan or KPU officer's page makes 9 queries; the admin's national page
+    a few more (one batch per 250 TPS), and holds one facility's records in
+    memory at a time.
     """
     facilities = list(
         Facility.objects.for_user(user).select_related("regency").order_by("regency_id", "name")
@@ -288,7 +322,7 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
     tps_counts: dict[int, int] = {}
     ballot_types = tuple(election.ballot_types or ()) if election is not None else ()
     projections: dict[int, projection.Projection] = {}
-    ballots_by_facility: dict[int, stations.FacilityBallots] = {}
+    ballots_by_facility: dict[int, _BallotFigures] = {}
     if election is not None and facilities:
         tps_counts = _count_by_facility(Tps.objects.filter(election=election, facility_id__in=ids))
         projections = _projections(election=election, facilities=facilities, today=today)
@@ -315,14 +349,9 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
             if figures.tps_count:
                 ballots = ballots_by_facility[facility.pk]
                 figures.voters_on_tps = ballots.voters
-                figures.undecided = ballots.undecided_voters
-                figures.ballots = Counter({code: line.total for code, line in ballots.totals().items()})
-                # Shortages exist only where logistics were fixed; elsewhere the
-                # answer is "none" without asking the database.
-                if any(item.tps.logistics_fixed_at for item in ballots.tps):
-                    figures.shortages = len(
-                        stations.logistics_shortages(election=election, facility=facility, ballots=ballots)
-                    )
+                figures.undecided = ballots.undecided
+                figures.ballots = ballots.ballots
+                figures.shortages = ballots.shortages
         regency = regencies.setdefault(
             facility.regency_id,
             RegencyFigures(

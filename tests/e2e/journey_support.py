@@ -80,10 +80,11 @@ class ConsoleWatch:
     def _console(self, message) -> None:
         if message.type != "error":
             return
+        url = (message.location or {}).get("url", "")
         # Chromium asks every site for /favicon.ico by itself; the app has none.
-        if (message.location or {}).get("url", "").endswith("/favicon.ico"):
+        if url.endswith("/favicon.ico"):
             return
-        self.errors.append(f"{message.text} ({(message.location or {}).get('url', '')})")
+        self.errors.append(f"{message.text} ({url})")
 
     def assert_clean(self) -> None:
         assert self.errors == [], f"browser console errors: {self.errors}"

@@ -19,8 +19,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from inmates.models import Facility
 from tps.models import BallotAllocation, Dapil, Election, Tps, TpsAssignment
 from tps.services import stations as services
+from voterreg.paginators import EstimatedCountPaginator
 from voterreg.scoping import ScopedHistoryAdmin, scoped
 
 
@@ -222,6 +224,38 @@ class MoveForm(forms.ModelForm):
         return target
 
 
+class VoterFacilityFilter(admin.SimpleListFilter):
+    """The facilities in the user's scope, without reading 300,000 voters to find them."""
+
+    title = _("facility")
+    # The parameter of Django's related-field filter, so existing links keep working.
+    parameter_name = "tps__facility__id__exact"
+
+    def lookups(self, request, model_admin):
+        return list(Facility.objects.for_user(request.user).order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(tps__facility_id=value)
+        return queryset
+
+
+class VoterCategoryFilter(admin.SimpleListFilter):
+    """DPT/DPTb/DPK: the known values (Django's own filter would read every row for them)."""
+
+    title = _("category")
+    parameter_name = "category__exact"
+
+    def lookups(self, request, model_admin):
+        return [(category, category) for category in services.CATEGORIES]
+
+    def queryset(self, request, queryset):
+        if self.value() in services.CATEGORIES:
+            return queryset.filter(category=self.value())
+        return queryset
+
+
 class MoveActionForm(forms.Form):
     to_tps = forms.ModelChoiceField(label=_("Move to"), queryset=Tps.objects.none())
 
@@ -231,8 +265,11 @@ class TpsAssignmentAdmin(ScopedHistoryAdmin):
     form = MoveForm
     list_display = ["order_number", "inmate_name", "registration_number", "tps", "category", "manual"]
     list_display_links = ["order_number", "inmate_name"]
-    list_filter = ["election", ("tps__facility", admin.RelatedOnlyFieldListFilter), "category", "manual"]
+    list_filter = ["election", VoterFacilityFilter, VoterCategoryFilter, "manual"]
     list_select_related = ["inmate", "tps", "tps__facility"]
+    # Every voter of the country for an admin: no exact COUNT(*) per page.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     search_fields = ["inmate__full_name", "inmate__registration_number", "tps__number"]
     readonly_fields = ["election", "inmate", "order_number", "category", "manual"]
     fields = ["election", "inmate", "tps", "order_number", "category", "manual"]
