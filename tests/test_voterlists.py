@@ -863,3 +863,10 @@ def test_the_facility_filter_offers_only_visible_facilities(
     body = client.get(reverse("admin:tps_voterlist_changelist")).content.decode()
     assert "Rutan Kelas IIB Blora" in body
     assert "Rutan Kelas IIB Pati" not in body
+
+
+def test_accepting_a_list_is_written_to_the_access_log(accepted, kpu_blora_officer):
+    from inmates.models import AccessLog
+
+    entry = AccessLog.objects.get(action=AccessLog.Action.LIST_ACCEPTED)
+    assert (entry.user, entry.facility, entry.details["version"]) == (kpu_blora_officer, accepted.facility, 1)

@@ -28,7 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inmates.models import Facility, User
+from inmates.audit import access_log_record
+from inmates.models import AccessLog, Facility, User
 from tps import selectors
 from tps.eligibility import Status
 from tps.models import Election, VoterList, VoterListEntry, VoterListEvent
@@ -350,6 +351,13 @@ def voterlist_accept(*, voter_list: VoterList, user: User, comment: str = "") ->
     voter_list.review_comment = comment.strip()
     voter_list.save(update_fields=["status", "review_comment"])
     _record(voter_list, VoterListEvent.Action.ACCEPTED, user, comment.strip())
+    access_log_record(
+        user=user,
+        action=AccessLog.Action.LIST_ACCEPTED,
+        target=str(voter_list),
+        facility=voter_list.facility,
+        details={"voter_list": voter_list.pk, "version": voter_list.version},
+    )
     return voter_list
 
 
@@ -373,6 +381,13 @@ def voterlist_return(*, voter_list: VoterList, user: User, comment: str) -> Vote
     voter_list.review_comment = comment
     voter_list.save(update_fields=["status", "review_comment"])
     _record(voter_list, VoterListEvent.Action.RETURNED, user, comment)
+    access_log_record(
+        user=user,
+        action=AccessLog.Action.LIST_RETURNED,
+        target=str(voter_list),
+        facility=voter_list.facility,
+        details={"voter_list": voter_list.pk, "version": voter_list.version},
+    )
     return voter_list
 
 
