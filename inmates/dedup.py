@@ -38,6 +38,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inmates import matching
+from inmates.audit import access_log_record
 from inmates.dedup_queue import DetectionResult, lock_queue, remove_orphans, save_pairs
 from inmates.dedup_scan import (
     DPT_FIELDS,
@@ -54,7 +55,16 @@ from inmates.dedup_scan import (
     targeted_dpt,
     targeted_inmates,
 )
-from inmates.models import CustodyStatus, DptRecord, DuplicateCandidate, Facility, Inmate, Region, User
+from inmates.models import (
+    AccessLog,
+    CustodyStatus,
+    DptRecord,
+    DuplicateCandidate,
+    Facility,
+    Inmate,
+    Region,
+    User,
+)
 
 __all__ = [
     "MATCH_THRESHOLD",
@@ -352,6 +362,13 @@ def duplicate_confirm(
     locked.fingerprint = current
     _decide(locked, DuplicateCandidate.Status.CONFIRMED, user, f"merged into #{keep.pk}")
     _after_merge(keep=keep, loser=loser, user=user)
+    access_log_record(
+        user=user,
+        action=AccessLog.Action.MERGE,
+        target=f"{loser} -> {keep}"[:255],
+        facility=keep.facility,
+        details={"survivor": keep.pk, "duplicate": loser.pk, "candidate": locked.pk},
+    )
     return keep
 
 

@@ -701,3 +701,23 @@ def test_parallel_scan_finds_what_one_process_finds(
     assert parallel == serial
     assert {kind for kind, *_rest in serial} == {"inmate_pair", "dpt"}
     assert Inmate.objects.count() == 7  # the main process's connection still works after the workers
+
+
+def test_a_merge_is_written_to_the_access_log(client, rutan_blora_officer, blora, make_inmate):
+    from inmates import dedup
+    from inmates.models import AccessLog, DuplicateCandidate
+
+    first = make_inmate(blora, rutan_blora_officer, full_name="Budi Santoso", registration_number="AL.1/2024")
+    second = make_inmate(
+        blora, rutan_blora_officer, full_name="Budi Santoso", registration_number="AL.2/2024"
+    )
+    candidate = DuplicateCandidate.objects.create(
+        inmate_a=first, inmate_b=second, score=0.99, reasons=["nik_exact"]
+    )
+    dedup.duplicate_confirm(candidate=candidate, survivor=first, values={}, user=rutan_blora_officer)
+    entry = AccessLog.objects.get(action=AccessLog.Action.MERGE)
+    assert (entry.user, entry.details["survivor"], entry.details["duplicate"]) == (
+        rutan_blora_officer,
+        first.pk,
+        second.pk,
+    )
