@@ -13,7 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 echo "== test suite on SQLite"
-env -u DATABASE_URL "$PYTEST" "$@" || status=1
+env -u DATABASE_URL "$PYTEST" -n 2 "$@" || status=1
 
 PG_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/voterreg}"
 if .venv/bin/python - "$PG_URL" <<'PY'
@@ -27,7 +27,7 @@ except Exception as exc:
 PY
 then
   echo "== test suite on PostgreSQL ($PG_URL)"
-  DATABASE_URL="$PG_URL" "$PYTEST" "$@" || status=1
+  DATABASE_URL="$PG_URL" "$PYTEST" -n 2 "$@" || status=1
 elif [ "${CI:-}" = "true" ]; then
   echo "CI must exercise PostgreSQL, and it is not reachable"; status=1
 fi
