@@ -87,7 +87,7 @@ def save_pairs(
         (c.inmate_a_id, getattr(c, other)): c for c in existing.filter(kind=kind).iterator(chunk_size=20_000)
     }
     seen: set[tuple[int, int]] = set()
-    to_create: list[DuplicateCandidate] = []
+    to_create: list[FoundPair] = []
     to_update: list[DuplicateCandidate] = []
     reopened: list[DuplicateCandidate] = []
     for pair in found:
@@ -96,18 +96,7 @@ def save_pairs(
         seen.add(pair.key)
         candidate = current.get(pair.key)
         if candidate is None:
-            to_create.append(
-                DuplicateCandidate(
-                    kind=kind,
-                    inmate_a_id=pair.a,
-                    inmate_b_id=pair.b,
-                    dpt_record_id=pair.dpt,
-                    score=pair.score,
-                    reasons=pair.reasons,
-                    auto_merge_ok=pair.auto_merge_ok,
-                    fingerprint=pair.fingerprint,
-                )
-            )
+            to_create.append(pair)
             result.pairs.append(pair)
             continue
         if candidate.status == DuplicateCandidate.Status.CONFIRMED:
@@ -141,7 +130,7 @@ def save_pairs(
         c.pk for key, c in current.items() if key not in seen and c.status == DuplicateCandidate.Status.OPEN
     ]
     if to_create:
-        _create(to_create, user)
+        _create(to_create, kind, user)
     fields = ["score", "reasons", "auto_merge_ok", "fingerprint", "status", "decided_by", "decided_at"]
     if to_update:
         bulk_update_with_history(to_update, DuplicateCandidate, fields, batch_size=BATCH, default_user=user)
@@ -162,66 +151,104 @@ def save_pairs(
     result.removed += len(stale)
 
 
-def _create(candidates: list[DuplicateCandidate], user: User | None) -> None:
-    """Insert new candidates with their first history row."""
-    if connection.vendor != "postgresql" or len(candidates) < COPY_MIN_ROWS:
+def _create(pairs: list[FoundPair], kind: str, user: User | None) -> None:
+    """Insert new candidates (open) with their first history row."""
+    if connection.vendor != "postgresql" or len(pairs) < COPY_MIN_ROWS:
+        candidates = [
+            DuplicateCandidate(
+                kind=kind,
+                inmate_a_id=pair.a,
+                inmate_b_id=pair.b,
+                dpt_record_id=pair.dpt,
+                score=pair.score,
+                reasons=pair.reasons,
+                auto_merge_ok=pair.auto_merge_ok,
+                fingerprint=pair.fingerprint,
+            )
+            for pair in pairs
+        ]
         bulk_create_with_history(candidates, DuplicateCandidate, batch_size=BATCH, default_user=user)
         return
     table = DuplicateCandidate._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(candidates)],
+            [table, len(pairs)],
         )
         ids = [row[0] for row in cursor.fetchall()]
     now = timezone.now()
-    for candidate, pk in zip(candidates, ids, strict=True):
-        candidate.pk = pk
-        candidate.created_at = now
-    fields = DuplicateCandidate._meta.concrete_fields
-    _copy(table, fields, ([getattr(c, f.attname) for f in fields] for c in candidates))
-    history = DuplicateCandidate.history.model
-    history_fields = [f for f in history._meta.concrete_fields if f.attname != "history_id"]
-    extra = {
+
+    def values(pk: int, pair: FoundPair) -> dict:
+        return {
+            "id": pk,
+            "kind": kind,
+            "inmate_a_id": pair.a,
+            "inmate_b_id": pair.b,
+            "dpt_record_id": pair.dpt,
+            "score": pair.score,
+            "reasons": pair.reasons,
+            "auto_merge_ok": pair.auto_merge_ok,
+            "status": DuplicateCandidate.Status.OPEN.value,
+            "fingerprint": pair.fingerprint,
+            "decided_by_id": None,
+            "decided_at": None,
+            "created_at": now,
+        }
+
+    rows = [values(pk, pair) for pk, pair in zip(ids, pairs, strict=True)]
+    _copy(DuplicateCandidate, rows)
+    history = {
         "history_date": now,
         "history_type": "+",
         "history_change_reason": None,
         "history_user_id": user.pk if user else None,
     }
-    _copy(
-        history._meta.db_table,
-        history_fields,
-        (
-            [extra[f.attname] if f.attname in extra else getattr(c, f.attname) for f in history_fields]
-            for c in candidates
-        ),
-    )
+    for row in rows:
+        row.update(history)
+    _copy(DuplicateCandidate.history.model, rows)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy(table: str, fields: list, rows: Iterable[list]) -> None:
-    """``COPY table FROM STDIN`` (PostgreSQL text format) for rows of model field values."""
+def _cell(value: object) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif kind is bool:
+        return "t" if value else "f"
+    elif kind is int or kind is float:
+        return repr(value)
+    elif kind is list or kind is dict:
+        text = json.dumps(value)
+    elif hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    else:
+        text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _copy(model, rows: list[dict]) -> None:
+    """``COPY table FROM STDIN`` for rows given as {attname: value}; other columns take their default."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
+    names = [f.attname for f in fields]
+    defaults = {f.attname: _cell(f.get_default()) for f in fields if f.attname not in rows[0]}
     buffer = io.StringIO()
-    for values in rows:
-        cells = []
-        for model_field, value in zip(fields, values, strict=True):
-            if value is None:
-                cells.append("\\N")
-            elif model_field.get_internal_type() == "JSONField":
-                cells.append(json.dumps(value).translate(_COPY_ESCAPES))
-            elif isinstance(value, bool):
-                cells.append("t" if value else "f")
-            elif hasattr(value, "isoformat"):
-                cells.append(value.isoformat())
-            else:
-                cells.append(str(value).translate(_COPY_ESCAPES))
-        buffer.write("\t".join(cells) + "\n")
+    write = buffer.write
+    for row in rows:
+        write("\t".join([_cell(row[name]) if name in row else defaults[name] for name in names]))
+        write("\n")
     buffer.seek(0)
     columns = ", ".join(f.column for f in fields)
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT text)", buffer)
+        cursor.cursor.copy_expert(
+            f"COPY {model._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT text)", buffer
+        )
 
 
 def remove_orphans() -> int:

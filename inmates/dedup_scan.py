@@ -253,7 +253,8 @@ class Lookup:
     nkks: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, records: Iterable[PersonRecord]) -> Lookup:
+    def of(cls, records: Iterable[PersonRecord], *, near: bool = True) -> Lookup:
+        """``near=False`` looks up the exact birth dates only (and the NIK, NKK)."""
         lookup = cls()
         for rec in records:
             nik = matching.clean_id_number(rec.nik)
@@ -264,7 +265,7 @@ class Lookup:
                 lookup.nkks.add(nkk)
             day = rec.birth_date or nik_birth_date(rec.nik)
             if day:
-                lookup.dates |= near_dates(day)
+                lookup.dates |= near_dates(day) if near else {day, nik_birth_date(rec.nik) or day}
         return lookup
 
     @property
@@ -311,8 +312,13 @@ def targeted_inmates(records: list[PersonRecord]) -> list[PersonRecord] | None:
 
 
 def targeted_dpt(records: list[PersonRecord]) -> Iterator[PersonRecord]:
-    """DPT rows that could match ``records`` (every row when the records are many)."""
-    lookup = Lookup.of(records)
+    """DPT rows sharing a NIK, NKK or birth date with ``records`` (every row when the records are many).
+
+    Exact birth dates only: on a DPT of millions the dates within a typo
+    would read thousands of rows for each record saved. A DPT match with a
+    typo in the birth date (and no usable NIK) is left to a detection run.
+    """
+    lookup = Lookup.of(records, near=False)
     queryset = DptRecord.objects.all()
     if lookup.too_wide:
         yield from (dpt_record(row) for row in iter_values(queryset, DPT_FIELDS))

@@ -248,10 +248,11 @@ def _plan_all_tps(prefix: str, *, election_code: str, log: Log) -> int:
 
 
 def _analyze() -> None:
+    """Fresh planner statistics; outside a transaction also VACUUM (the UPDATEs above leave dead rows)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)")
 
 
 def seed_scale(

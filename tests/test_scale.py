@@ -13,6 +13,7 @@ import json
 import re
 
 import pytest
+import time_machine
 from django.contrib import admin
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -20,7 +21,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from inmates.models import DptFile, DptRecord, DuplicateCandidate, Facility, Inmate, User
+from inmates.models import CustodyEvent, DptFile, DptRecord, DuplicateCandidate, Facility, Inmate, User
 from tests.stations_support import bulk_inmates
 from voterreg.paginators import EstimatedCountPaginator, estimated_count
 from voterreg.scale_search import search_filter, search_words
@@ -225,7 +226,11 @@ def _rows(facility: Facility, count: int, start: int) -> None:
         ]
         + [
             DuplicateCandidate(
-                kind=DuplicateCandidate.Kind.DPT, inmate_a=inmates[i], dpt_record=record, score=0.85, reasons=["x"]
+                kind=DuplicateCandidate.Kind.DPT,
+                inmate_a=inmates[i],
+                dpt_record=record,
+                score=0.85,
+                reasons=["x"],
             )
             for i, record in zip(range(count // 2, count), dpt, strict=False)
         ]
@@ -353,3 +358,78 @@ def test_seed_scale_needs_a_password_when_debug_is_off(regions, settings):
 def test_seed_scale_refuses_negative_sizes(regions):
     with pytest.raises(CommandError):
         call_command("seed_scale", "--inmates", "-5", "--facilities", "1", "--dpt", "10")
+
+
+# --- the dashboard: bulk reads, same figures ---------------------------------------------------
+
+
+@pytest.fixture
+def planned_facilities(regions, blora, pati):
+    """Three facilities with voters on planned TPS (Blora and Cepu in Kab. Blora, Pati), a release, no NIK."""
+    from tests.stations_support import TODAY, blora_dapils, home, make_election, make_tps
+    from tps.services import stations
+
+    with time_machine.travel(TODAY, tick=False):
+        election = make_election()
+        blora_dapils(election)
+        cepu = Facility.objects.create(code="lapas-cepu", name="Lapas Cepu", regency_id="33.16")
+        bulk_inmates(blora, 12, prefix="Blora", domicile_region_id=home("blora_town"))
+        bulk_inmates(blora, 2, prefix="Tanpa", nik=None, nkk="")
+        bulk_inmates(pati, 5, prefix="Pati", domicile_region_id=home("pati"))
+        leaving = bulk_inmates(cepu, 4, prefix="Cepu", domicile_region_id=home("cepu"))
+        CustodyEvent.objects.create(
+            inmate=leaving[0], kind="release", date=datetime.date(2024, 1, 30), note="x"
+        )
+        for facility in (blora, pati, cepu):
+            make_tps(election, facility)
+            stations.tps_plan(election=election, facility=facility, user=None)
+    return election
+
+
+def dashboard_queries(user, election) -> int:
+    from tests.stations_support import TODAY
+    from tps.dashboard import dashboard_data
+
+    with CaptureQueriesContext(connection) as captured:
+        dashboard_data(user=user, election=election, today=TODAY.date())
+    return len(captured.captured_queries)
+
+
+def test_dashboard_queries_do_not_grow_with_the_facilities(planned_facilities, admin_user, kpu_pati_officer):
+    # The admin sees three facilities, the KPU Pati officer one: the same queries.
+    assert dashboard_queries(admin_user, planned_facilities) == dashboard_queries(
+        kpu_pati_officer, planned_facilities
+    )
+
+
+def test_dashboard_figures_equal_the_per_facility_services(planned_facilities, admin_user):
+    from tests.stations_support import TODAY
+    from tps.dashboard import dashboard_data
+    from tps.projection import facility_projection
+    from tps.services import stations
+
+    today = TODAY.date()
+    data = dashboard_data(user=admin_user, election=planned_facilities, today=today)
+    assert len(data.facilities) == 3
+    for item in data.facilities:
+        expected = facility_projection(election=planned_facilities, facility=item.facility, today=today)
+        assert item.eligible == expected.voting_day.eligible
+        assert item.projection == [(p.label, p.day, p.in_custody, p.eligible) for p in expected.checkpoints]
+        ballots = stations.tps_ballots(election=planned_facilities, facility=item.facility)
+        assert item.voters_on_tps == ballots.voters
+        assert item.undecided == ballots.undecided_voters
+        assert dict(item.ballots) == {code: line.total for code, line in ballots.totals().items()}
+    cepu = next(item for item in data.facilities if item.facility.code == "lapas-cepu")
+    assert cepu.projection[-1][3] == 3  # one of four released before voting day
+
+
+def test_dashboard_ballots_come_in_batches_of_whole_facilities(planned_facilities, admin_user, monkeypatch):
+    from tests.stations_support import TODAY
+    from tps import dashboard
+
+    whole = dashboard.dashboard_data(user=admin_user, election=planned_facilities, today=TODAY.date())
+    monkeypatch.setattr(dashboard, "BALLOT_BATCH_TPS", 1)
+    batched = dashboard.dashboard_data(user=admin_user, election=planned_facilities, today=TODAY.date())
+    assert [(i.voters_on_tps, dict(i.ballots)) for i in batched.facilities] == [
+        (i.voters_on_tps, dict(i.ballots)) for i in whole.facilities
+    ]
