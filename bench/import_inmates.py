@@ -512,13 +512,14 @@ def _run_database(database: Database, workdir: Path, sizes: list[int], library_s
 
 def _line(label: str, rows: int | str, title: str, m: dict | None, count: int | None = None) -> list[str]:
     if m is None:
-        return [label, "-", title, "-", "-", "-", "-"]
+        return [label, "-", title, "-", "-", "-", "-", "-"]
     runs = m.get("runs", [m["seconds"]])
     return [
         label,
         f"{rows:,}" if isinstance(rows, int) else rows,
         title,
         f"{m['seconds']:.1f}",
+        f"{m['cpu_seconds']:.1f}" if "cpu_seconds" in m else "-",
         rate(count or rows, m["seconds"]) if isinstance(count or rows, int) else "-",
         f"{m['peak_mb']:.0f}",
         " / ".join(f"{run:.1f}" for run in runs) if len(runs) > 1 else "1 run",
@@ -548,9 +549,11 @@ def report(results: dict) -> str:
             rows.append(
                 _line(label, found["library"]["rows"], "django-import-export import_data", found["library"])
             )
-        rows.append([label, "-", "idle Django process", "-", "-", f"{found['baseline']['peak_mb']:.0f}", "-"])
+        rows.append(
+            [label, "-", "idle Django process", "-", "-", "-", f"{found['baseline']['peak_mb']:.0f}", "-"]
+        )
     rows.append(_line("-", largest, "python-calamine, reading only", results["readers"]["calamine"]))
-    headers = ["database", "rows", "operation", "seconds", "rows/s", "peak MB", "runs (s)"]
+    headers = ["database", "rows", "operation", "seconds", "CPU s", "rows/s", "peak MB", "runs (s)"]
     ratio_rows = []
     for label, found in results["databases"].items():
         big = found[largest]

@@ -617,7 +617,7 @@ def test_two_simultaneous_merges_of_one_pair_one_wins(
     losers = [outcome for outcome in outcomes.values() if not isinstance(outcome, Inmate)]
     assert len(winners) == 1 and len(losers) == 1
     assert isinstance(losers[0], CandidateDecidedError)
-    assert "already decided" in losers[0].messages[0]
+    assert any(text in losers[0].messages[0] for text in ("already decided", "sudah diputuskan"))
     candidate.refresh_from_db()
     winner_user = rutan_blora_officer if winners == ["rutan"] else kpu_blora_officer
     assert candidate.decided_by == winner_user

@@ -109,9 +109,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "running": running,
         "has_errors": bool(report.get("errors")),
         "can_confirm": job.status == ImportJob.Status.PREVIEW and request.user.can_edit_register,
-        "can_cancel": job.status in (ImportJob.Status.PREVIEW, ImportJob.Status.FAILED)
-        and request.user.can_edit_register,
-        "upload_form": _upload_form(request) if job.status == ImportJob.Status.FAILED else None,
+        "can_cancel": job.status == ImportJob.Status.PREVIEW and request.user.can_edit_register,
+        "upload_form": _upload_form(request)
+        if job.status == ImportJob.Status.FAILED and request.user.can_edit_register
+        else None,
         "status_url": reverse("inmates:import_status", args=[job.pk]),
         "inmate_list_url": reverse("admin:inmates_inmate_changelist")
         + f"?facility__id__exact={job.facility_id}",
