@@ -63,3 +63,33 @@ def test_admin_speaks_indonesian_by_default(client, rutan_blora_officer):
     body = client.get("/admin/").content.decode()
     assert 'lang="id"' in body
     assert "Keluar" in body  # "Log out"
+
+
+def _test_database_name(database_url):
+    """The test database name the settings choose in a fresh process."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update({"TEST_DB_SUFFIX": "ci42", "DJANGO_SETTINGS_MODULE": "voterreg.settings"})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    code = "from django.conf import settings; print(settings.DATABASES['default'].get('TEST', {}).get('NAME'))"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_test_db_suffix_separates_postgres_test_databases():
+    assert _test_database_name("postgres://postgres@127.0.0.1:5432/voterreg") == "test_voterreg_ci42"
+
+
+def test_test_db_suffix_leaves_sqlite_tests_in_memory():
+    # A file path cannot take a "test_" prefix: CI once failed with
+    # "unable to open database file" for test_/path/db.sqlite3_ci42.
+    assert _test_database_name(None) == "None"

@@ -141,8 +141,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Several test runs may share one PostgreSQL server (CI, developers): a suffix
-# keeps their test databases apart.
-if os.environ.get("TEST_DB_SUFFIX"):
+# keeps their test databases apart. SQLite tests use private in-memory
+# databases already, so the suffix only applies to server databases (a file
+# path cannot take a "test_" prefix).
+if os.environ.get("TEST_DB_SUFFIX") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_{DATABASES['default'].get('NAME') or 'voterreg'}_{os.environ['TEST_DB_SUFFIX']}"
     }
