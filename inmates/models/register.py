@@ -335,7 +335,12 @@ class Inmate(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords()
+    # The history table is written for every imported row and read by record
+    # (``id``) and date only: copying the register's search indexes onto it
+    # would slow every import for queries nobody runs.
+    history = HistoricalRecords(
+        no_db_index=["nik", "full_name", "birth_date", "custody_status", "domicile_region", "duplicate_of"]
+    )
     objects = InmateQuerySet.as_manager()
 
     class Meta:
