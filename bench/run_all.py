@@ -13,7 +13,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = [
-    ("import/export of inmate files (10,000 and 100,000 rows, SQLite and PostgreSQL)", ["bench/import_inmates.py"]),
+    (
+        "import/export of inmate files (10,000 and 100,000 rows, SQLite and PostgreSQL)",
+        ["bench/import_inmates.py"],
+    ),
     ("duplicate detection quality and speed", ["bench/dedup.py"]),
     ("TPS planning, ballots and DPT exports", ["bench/stations.py"]),
 ]

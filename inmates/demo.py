@@ -45,12 +45,25 @@ USERS = [
     {"username": "admin", "role": User.Role.ADMIN, "is_superuser": True, "first_name": "Admin"},
     {"username": "kpu_blora", "role": User.Role.KPU, "regency_id": "33.16", "first_name": "KPU Blora"},
     {"username": "kpu_pati", "role": User.Role.KPU, "regency_id": "33.18", "first_name": "KPU Pati"},
-    {"username": "rutan_blora", "role": User.Role.RUTAN, "facility": "rutan-blora", "first_name": "Petugas Rutan Blora"},
-    {"username": "rutan_pati", "role": User.Role.RUTAN, "facility": "rutan-pati", "first_name": "Petugas Rutan Pati"},
+    {
+        "username": "rutan_blora",
+        "role": User.Role.RUTAN,
+        "facility": "rutan-blora",
+        "first_name": "Petugas Rutan Blora",
+    },
+    {
+        "username": "rutan_pati",
+        "role": User.Role.RUTAN,
+        "facility": "rutan-pati",
+        "first_name": "Petugas Rutan Pati",
+    },
 ]
 
 # Home regencies of the inmates, most from the facility's own regency.
-HOME_REGENCIES = {"rutan-blora": ["33.16"] * 8 + ["35.22", "33.18"], "rutan-pati": ["33.18"] * 8 + ["33.19", "33.16"]}
+HOME_REGENCIES = {
+    "rutan-blora": ["33.16"] * 8 + ["35.22", "33.18"],
+    "rutan-pati": ["33.18"] * 8 + ["33.19", "33.16"],
+}
 
 
 def ensure_reference_data() -> None:
@@ -91,7 +104,9 @@ def _villages(regency_codes: set[str]) -> dict[str, list[tuple[str, str]]]:
     villages: dict[str, list[tuple[str, str]]] = {code: [] for code in regency_codes}
     for code in regency_codes:
         villages[code] = list(
-            Region.objects.filter(level=Region.Level.VILLAGE, code__startswith=f"{code}.").values_list("code", "name")
+            Region.objects.filter(level=Region.Level.VILLAGE, code__startswith=f"{code}.").values_list(
+                "code", "name"
+            )
         )
     return villages
 
@@ -103,7 +118,10 @@ def seed_inmates(facility: Facility, count: int, user: User | None, seed: int) -
     homes = HOME_REGENCIES[facility.code]
     villages = _villages(set(homes))
     rnd = random.Random(seed)
-    generators = {code: PersonGenerator(villages[code], seed=seed + index) for index, code in enumerate(sorted(villages))}
+    generators = {
+        code: PersonGenerator(villages[code], seed=seed + index)
+        for index, code in enumerate(sorted(villages))
+    }
     created = 0
     for number in range(1, count + 1):
         registration_number = f"{'AI' if number % 3 else 'BI'}.{number:03d}/2023"
@@ -152,7 +170,11 @@ def seed_inmates(facility: Facility, count: int, user: User | None, seed: int) -
 
 def _seed_events(facility: Facility, user: User | None, rnd: random.Random) -> None:
     """Some releases and transfers, so custody history has something to show."""
-    if CustodyEvent.objects.filter(inmate__facility=facility).exclude(kind=CustodyEvent.Kind.ADMISSION).exists():
+    if (
+        CustodyEvent.objects.filter(inmate__facility=facility)
+        .exclude(kind=CustodyEvent.Kind.ADMISSION)
+        .exists()
+    ):
         return
     inmates = list(Inmate.objects.filter(facility=facility).order_by("registration_number"))
     for inmate in inmates[::15]:
@@ -180,5 +202,7 @@ def seed_demo(*, with_users: bool = True) -> dict[str, int]:
     created = {}
     for index, spec in enumerate(FACILITIES):
         officer = users.get(f"rutan_{spec['code'].split('-')[1]}")
-        created[spec["code"]] = seed_inmates(facilities[spec["code"]], spec["count"], officer, seed=1000 + index)
+        created[spec["code"]] = seed_inmates(
+            facilities[spec["code"]], spec["count"], officer, seed=1000 + index
+        )
     return created

@@ -80,7 +80,9 @@ def ensure_groups(**_kwargs) -> None:
             query = Permission.objects.none()
             for code in codes:
                 app_label, codename = code.split(".", 1)
-                query = query | Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+                query = query | Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
             wanted = query
         group.permissions.set(wanted)
 

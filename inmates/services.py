@@ -94,7 +94,9 @@ def custody_event_record(
     return event
 
 
-def inmate_refresh_custody_status(*, inmate: Inmate, user: User | None, today: datetime.date | None = None) -> None:
+def inmate_refresh_custody_status(
+    *, inmate: Inmate, user: User | None, today: datetime.date | None = None
+) -> None:
     """Store today's status derived from the events (kept for fast lists and filters)."""
     today = today or timezone.localdate()
     events = list(inmate.custody_events.order_by("pk").values_list("kind", "date"))

@@ -133,7 +133,9 @@ def make_inmate():
 
 @pytest.fixture
 def blora_inmate(make_inmate, blora, rutan_blora_officer) -> Inmate:
-    return make_inmate(blora, rutan_blora_officer, full_name="Slamet Riyadi", registration_number="AI.001/2023")
+    return make_inmate(
+        blora, rutan_blora_officer, full_name="Slamet Riyadi", registration_number="AI.001/2023"
+    )
 
 
 @pytest.fixture

@@ -46,7 +46,9 @@ def _counts(info: dict) -> dict[str, int]:
 
 def test_dump_wipe_restore_gives_back_every_row_and_history(tmp_path, blora_inmate, rutan_blora_officer):
     services.inmate_update(inmate=blora_inmate, user=rutan_blora_officer, cell_block="C")
-    services.custody_event_record(inmate=blora_inmate, kind="release", date=blora_inmate.admission_date, user=None)
+    services.custody_event_record(
+        inmate=blora_inmate, kind="release", date=blora_inmate.admission_date, user=None
+    )
     source = _conninfo(connection.settings_dict["NAME"])
     env = _libpq_env(source)
     before = _counts(source)

@@ -16,7 +16,14 @@ from inmates.models import Inmate
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-HEADER = ["No. Registrasi", "Nama Lengkap", "Jenis Kelamin", "Status Penahanan", "Tanggal Masuk", "Blok/Kamar"]
+HEADER = [
+    "No. Registrasi",
+    "Nama Lengkap",
+    "Jenis Kelamin",
+    "Status Penahanan",
+    "Tanggal Masuk",
+    "Blok/Kamar",
+]
 
 
 def _file(numbers: range, block: str) -> bytes:
@@ -73,8 +80,9 @@ def test_two_officers_importing_overlapping_files_at_once(blora, rutan_blora_off
     # re-importing the winners' files finds nothing to change (no half-applied rows).
     for data, report in zip((first, second), reports, strict=True):
         if report.written:
-            again = inmates_import(source=io.BytesIO(data), filename="wbp.xlsx", facility=blora, user=admin_user,
-                                   dry_run=True)
+            again = inmates_import(
+                source=io.BytesIO(data), filename="wbp.xlsx", facility=blora, user=admin_user, dry_run=True
+            )
             assert again.errors == 0
     expected = set()
     if reports[0].written:

@@ -38,7 +38,10 @@ def test_readmission_after_release_is_in_custody_again():
 def test_transfer_out_and_death():
     events = [("admission", D(2023, 1, 1)), ("transfer_out", D(2023, 6, 1))]
     assert custody.status_on(events, D(2023, 7, 1)) == "transferred"
-    assert custody.status_on([("admission", D(2023, 1, 1)), ("death", D(2023, 8, 1))], D(2024, 1, 1)) == "deceased"
+    assert (
+        custody.status_on([("admission", D(2023, 1, 1)), ("death", D(2023, 8, 1))], D(2024, 1, 1))
+        == "deceased"
+    )
 
 
 @pytest.mark.django_db
@@ -59,8 +62,13 @@ def test_recording_a_release_updates_the_current_status(blora_inmate, rutan_blor
 
 @pytest.mark.django_db
 def test_in_custody_on_answers_for_any_date(blora_inmate, make_inmate, blora, rutan_blora_officer):
-    later = make_inmate(blora, rutan_blora_officer, admission_date=D(2024, 1, 5), expected_release_date=None,
-                        custody_type="tahanan")
+    later = make_inmate(
+        blora,
+        rutan_blora_officer,
+        admission_date=D(2024, 1, 5),
+        expected_release_date=None,
+        custody_type="tahanan",
+    )
     services.custody_event_record(inmate=blora_inmate, kind="release", date=D(2024, 1, 10), user=None)
 
     def inside(day):
@@ -84,7 +92,9 @@ def test_transfer_out_needs_a_destination(blora_inmate):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        services.custody_event_record(inmate=blora_inmate, kind=CustodyEvent.Kind.TRANSFER_OUT, date=D(2024, 1, 1), user=None)
+        services.custody_event_record(
+            inmate=blora_inmate, kind=CustodyEvent.Kind.TRANSFER_OUT, date=D(2024, 1, 1), user=None
+        )
 
 
 @pytest.mark.django_db

@@ -17,7 +17,13 @@ def test_normalize_keeps_a_clean_nik():
 
 @pytest.mark.parametrize(
     "raw",
-    [" 3316011708900001 ", "'3316011708900001", "3316 0117 0890 0001", "33.16.01.170890.0001", "3316-0117-0890-0001"],
+    [
+        " 3316011708900001 ",
+        "'3316011708900001",
+        "3316 0117 0890 0001",
+        "33.16.01.170890.0001",
+        "3316-0117-0890-0001",
+    ],
 )
 def test_normalize_strips_spreadsheet_habits(raw):
     assert nik.normalize(raw) == VALID_MALE
@@ -88,7 +94,9 @@ def test_sex_mismatch_is_a_warning():
 
 
 def test_unknown_region_is_a_warning():
-    warnings = nik.warnings_for(VALID_MALE, birth_date=datetime.date(1990, 8, 17), district_exists=lambda c: False)
+    warnings = nik.warnings_for(
+        VALID_MALE, birth_date=datetime.date(1990, 8, 17), district_exists=lambda c: False
+    )
     assert warnings == [NikWarning.UNKNOWN_REGION]
 
 
@@ -100,7 +108,9 @@ def test_missing_nik_is_a_warning():
     assert nik.warnings_for(None) == [NikWarning.MISSING]
 
 
-@pytest.mark.parametrize("junk", ["3333333333333333", "3316010000000000", "3316011708900000", "0000000000000000"])
+@pytest.mark.parametrize(
+    "junk", ["3333333333333333", "3316010000000000", "3316011708900000", "0000000000000000"]
+)
 def test_junk_patterns_are_flagged(junk):
     assert NikWarning.JUNK in nik.warnings_for(junk)
 

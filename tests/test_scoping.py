@@ -19,7 +19,9 @@ def test_rutan_officer_sees_only_own_facility(rutan_blora_officer, blora_inmate,
 
 def test_kpu_officer_sees_the_facilities_of_their_regency(kpu_blora_officer, blora_inmate, pati_inmate):
     assert visible(kpu_blora_officer) == {blora_inmate.pk}
-    assert list(Facility.objects.for_user(kpu_blora_officer).values_list("code", flat=True)) == ["rutan-blora"]
+    assert list(Facility.objects.for_user(kpu_blora_officer).values_list("code", flat=True)) == [
+        "rutan-blora"
+    ]
 
 
 def test_kpu_officer_of_another_regency_sees_nothing_of_blora(kpu_pati_officer, blora_inmate, pati_inmate):

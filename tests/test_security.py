@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _login(client, username, password):
-    return client.post(reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"})
+    return client.post(
+        reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"}
+    )
 
 
 def test_five_wrong_passwords_lock_the_account_and_are_logged(client, rutan_blora_officer):

@@ -40,7 +40,11 @@ def test_seed_demo_creates_accounts_and_is_idempotent(regions, settings):
     call_command("seed_demo", verbosity=0)
     assert (Facility.objects.count(), User.objects.count(), Inmate.objects.count()) == counts
     assert set(User.objects.values_list("username", flat=True)) >= {
-        "admin", "kpu_blora", "kpu_pati", "rutan_blora", "rutan_pati"
+        "admin",
+        "kpu_blora",
+        "kpu_pati",
+        "rutan_blora",
+        "rutan_pati",
     }
     assert User.objects.get(username="rutan_blora").check_password("pemilu2024")
     blora = Inmate.objects.filter(facility__code="rutan-blora")
@@ -77,9 +81,16 @@ def _test_database_name(database_url):
     env.update({"TEST_DB_SUFFIX": "ci42", "DJANGO_SETTINGS_MODULE": "voterreg.settings"})
     if database_url:
         env["DATABASE_URL"] = database_url
-    code = "from django.conf import settings; print(settings.DATABASES['default'].get('TEST', {}).get('NAME'))"
+    code = (
+        "from django.conf import settings; print(settings.DATABASES['default'].get('TEST', {}).get('NAME'))"
+    )
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

@@ -868,5 +868,7 @@ def test_the_facility_filter_offers_only_visible_facilities(
 def test_accepting_a_list_is_written_to_the_access_log(accepted, kpu_blora_officer):
     from inmates.models import AccessLog
 
-    [entry] = [row for row in AccessLog.objects.order_by("pk") if row.action == AccessLog.Action.LIST_ACCEPTED]
+    [entry] = [
+        row for row in AccessLog.objects.order_by("pk") if row.action == AccessLog.Action.LIST_ACCEPTED
+    ]
     assert (entry.user, entry.facility, entry.details["version"]) == (kpu_blora_officer, accepted.facility, 1)

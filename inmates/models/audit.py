@@ -26,10 +26,17 @@ class AccessLog(models.Model):
         IMPORT = "import", _("Import")
         LOGIN_LOCKED = "login_locked", _("Login locked out")
 
-    user = models.ForeignKey(User, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
     facility = models.ForeignKey(
-        Facility, verbose_name=_("facility"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Facility,
+        verbose_name=_("facility"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     target = models.CharField(_("object"), max_length=255, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)

@@ -48,7 +48,12 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "id-ID", "timezone_id": "Asia/Jakarta", "accept_downloads": True}
+    return {
+        **browser_context_args,
+        "locale": "id-ID",
+        "timezone_id": "Asia/Jakarta",
+        "accept_downloads": True,
+    }
 
 
 class Shots:
@@ -74,7 +79,7 @@ def shots(page, request, test_output_dir):
 
 @pytest.fixture
 def login(page, live_server):
-    def do_login(username: str, password: str = "pemilu2024") -> None:
+    def do_login(username: str, password: str = "pemilu2024") -> None:  # noqa: S107 (demo account)
         page.goto(f"{live_server.url}/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)

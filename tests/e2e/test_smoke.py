@@ -5,7 +5,9 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_rutan_officer_adds_an_inmate_and_reads_its_history(page, live_server, login, shots, rutan_blora_officer):
+def test_rutan_officer_adds_an_inmate_and_reads_its_history(
+    page, live_server, login, shots, rutan_blora_officer
+):
     login("rutan_blora")
     shots("logged in")
     assert page.locator("#user-tools").inner_text().upper().startswith("SELAMAT DATANG")
