@@ -194,6 +194,44 @@ def test_facility_filter_lists_only_the_facilities_in_scope(client, kpu_blora_of
     assert list(filtered.context["cl"].result_list) == []
 
 
+@pytest.mark.parametrize("model", [Inmate, DuplicateCandidate, DptRecord])
+def test_big_changelists_use_the_estimated_count_paginator(model):
+    assert admin.site._registry[model].paginator is EstimatedCountPaginator
+
+
+def _dpt_search(client, user, q: str) -> set[str]:
+    client.force_login(user)
+    response = client.get(reverse("admin:inmates_dptrecord_changelist"), {"q": q})
+    assert response.status_code == 200
+    return {record.name for record in response.context["cl"].result_list}
+
+
+def test_dpt_search_by_full_nik_is_exact(client, kpu_blora_officer):
+    _dpt("33.16", 12)  # NIKs 33160117089000002 ... and names PEMILIH 0002 ...
+    assert _dpt_search(client, kpu_blora_officer, "3316011708900011") == {"PEMILIH 0011"}
+
+
+def test_dpt_search_by_name_is_a_case_insensitive_substring_of_every_word(client, kpu_blora_officer):
+    dpt_file = _dpt("33.16", 3)
+    dpt_file.records.filter(line=3).update(name="SITI AMINAH BINTI SLAMET")
+    assert _dpt_search(client, kpu_blora_officer, "aminah slamet") == {"SITI AMINAH BINTI SLAMET"}
+    assert _dpt_search(client, kpu_blora_officer, "aminah budi") == set()
+
+
+def test_dpt_search_stays_in_the_officers_regency(client, kpu_pati_officer):
+    _dpt("33.16", 3)
+    assert _dpt_search(client, kpu_pati_officer, "pemilih") == set()
+
+
+def test_duplicate_pair_search_by_name_finds_either_side(client, admin_user, blora):
+    _rows(blora, 4, start=1)
+    first = DuplicateCandidate.objects.filter(kind=DuplicateCandidate.Kind.INMATE_PAIR).order_by("pk").first()
+    Inmate.objects.filter(pk=first.inmate_b_id).update(full_name="Siti Aminah")
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:inmates_duplicatecandidate_changelist"), {"q": "AMINAH"})
+    assert [pair.pk for pair in response.context["cl"].result_list] == [first.pk]
+
+
 # --- a constant number of queries per page ------------------------------------------------------
 
 

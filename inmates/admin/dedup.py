@@ -21,6 +21,8 @@ from inmates import dedup
 from inmates.dpt_import import dpt_file_delete
 from inmates.models import DptFile, DptRecord, DuplicateCandidate, Facility
 from inmates.models.dedup import DedupRun
+from voterreg.paginators import EstimatedCountPaginator
+from voterreg.scale_search import IndexedSearchMixin
 from voterreg.scoping import ScopedAdminMixin, ScopedHistoryAdmin
 
 
@@ -77,7 +79,7 @@ def merge_safe_pairs(modeladmin, request, queryset):
 
 
 @admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(ScopedHistoryAdmin):
+class DuplicateCandidateAdmin(IndexedSearchMixin, ScopedHistoryAdmin):
     change_list_template = "admin/inmates/duplicatecandidate/change_list.html"
     list_display = [
         "score_display",
@@ -97,7 +99,12 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
         "=inmate_b__nik",
         "=dpt_record__nik",
     ]
+    # How search words match (a full NIK exactly, names by substring): voterreg.scale_search.
+    search_nik_fields = ["inmate_a__nik", "inmate_b__nik", "dpt_record__nik"]
+    search_name_fields = ["inmate_a__full_name", "inmate_b__full_name", "dpt_record__name"]
     actions = [merge_safe_pairs]
+    # No exact COUNT(*) over the whole queue on every page.
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
 
@@ -222,11 +229,16 @@ class DptFileAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DptRecord)
-class DptRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class DptRecordAdmin(IndexedSearchMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "nik", "birth_date", "sex", "tps", "region_code", "dpt_file", "line"]
     list_filter = [DptFileFilter]
     list_select_related = ["dpt_file"]
     search_fields = ["=nik", "name"]
+    # A full NIK exactly (B-tree), names by substring (trigram index on PostgreSQL).
+    search_nik_fields = ["nik"]
+    search_name_fields = ["name"]
+    # Millions of rows: no exact COUNT(*) on every page.
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 100
     readonly_fields = [f.name for f in DptRecord._meta.fields]
