@@ -8,6 +8,7 @@ no query per row, searches that go to the right columns.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -452,7 +453,7 @@ def test_dashboard_figures_equal_the_per_facility_services(planned_facilities, a
     for item in data.facilities:
         expected = facility_projection(election=planned_facilities, facility=item.facility, today=today)
         assert item.eligible == expected.voting_day.eligible
-        assert item.projection == [(p.label, p.day, p.in_custody, p.eligible) for p in expected.checkpoints]
+        assert item.projection == [(p.key, p.day, p.in_custody, p.eligible) for p in expected.checkpoints]
         ballots = stations.tps_ballots(election=planned_facilities, facility=item.facility)
         assert item.voters_on_tps == ballots.voters
         assert item.undecided == ballots.undecided_voters
@@ -471,3 +472,100 @@ def test_dashboard_ballots_come_in_batches_of_whole_facilities(planned_facilitie
     assert [(i.voters_on_tps, dict(i.ballots)) for i in batched.facilities] == [
         (i.voters_on_tps, dict(i.ballots)) for i in whole.facilities
     ]
+
+
+# --- the national dashboard: a snapshot kept by the task worker ---------------------------------
+
+
+def national_dashboard(user, election):
+    from tests.stations_support import TODAY
+    from tps.dashboard import dashboard_data
+
+    with time_machine.travel(TODAY, tick=False):
+        return dashboard_data(user=user, election=election, today=TODAY.date())
+
+
+def in_custody_by_code(data) -> dict[str, int]:
+    return {item.facility.code: item.in_custody for item in data.facilities}
+
+
+def test_national_dashboard_shows_the_same_figures_from_its_snapshot(
+    planned_facilities, admin_user, settings
+):
+    live = national_dashboard(admin_user, planned_facilities)
+    settings.DASHBOARD_SNAPSHOT_MIN_FACILITIES = 3
+    stored = national_dashboard(admin_user, planned_facilities)
+    assert live.snapshot is None and stored.snapshot is not None
+    assert [item.facility.code for item in stored.facilities] == [
+        item.facility.code for item in live.facilities
+    ]
+    for mine, theirs in zip(stored.facilities, live.facilities, strict=True):
+        assert dataclasses.asdict(mine) == dataclasses.asdict(theirs)
+
+
+def test_national_snapshot_is_served_until_it_is_stale_then_recomputed(
+    planned_facilities, admin_user, blora, settings
+):
+    from tps.models import DashboardSnapshot
+
+    settings.DASHBOARD_SNAPSHOT_MIN_FACILITIES = 3
+    first = national_dashboard(admin_user, planned_facilities)
+    bulk_inmates(blora, 1, prefix="Baru", start=500)
+    # Fresh: the stored figures, without the new inmate.
+    assert in_custody_by_code(national_dashboard(admin_user, planned_facilities)) == in_custody_by_code(first)
+    # Stale: this view still shows the stored figures and asks the worker (the
+    # immediate backend in tests) to recompute them; the next view shows them.
+    DashboardSnapshot.objects.update(computed_at=first.snapshot.computed_at - datetime.timedelta(minutes=6))
+    stale = national_dashboard(admin_user, planned_facilities)
+    assert in_custody_by_code(stale) == in_custody_by_code(first)
+    fresh = national_dashboard(admin_user, planned_facilities)
+    assert fresh.snapshot.computed_at > stale.snapshot.computed_at
+    assert in_custody_by_code(fresh)["rutan-blora"] == in_custody_by_code(first)["rutan-blora"] + 1
+    assert DashboardSnapshot.objects.get().refresh_requested_at is None
+
+
+def test_a_stale_snapshot_is_recomputed_once_however_many_views(
+    planned_facilities, admin_user, settings, monkeypatch
+):
+    from tps import tasks
+    from tps.models import DashboardSnapshot
+
+    settings.DASHBOARD_SNAPSHOT_MIN_FACILITIES = 3
+    first = national_dashboard(admin_user, planned_facilities)
+    DashboardSnapshot.objects.update(computed_at=first.snapshot.computed_at - datetime.timedelta(minutes=6))
+    asked = []
+
+    class Worker:
+        def enqueue(self, *args):
+            asked.append(args)
+
+    monkeypatch.setattr(tasks, "refresh_dashboard", Worker())
+    for _view in range(3):
+        national_dashboard(admin_user, planned_facilities)
+    assert asked == [(planned_facilities.pk,)]
+
+
+def test_officers_see_live_figures_whatever_the_country_size(
+    planned_facilities, kpu_blora_officer, blora, settings
+):
+    settings.DASHBOARD_SNAPSHOT_MIN_FACILITIES = 1
+    before = national_dashboard(kpu_blora_officer, planned_facilities)
+    bulk_inmates(blora, 1, prefix="Baru", start=500)
+    after = national_dashboard(kpu_blora_officer, planned_facilities)
+    assert before.snapshot is None and after.snapshot is None
+    assert in_custody_by_code(after)["rutan-blora"] == in_custody_by_code(before)["rutan-blora"] + 1
+
+
+def test_national_dashboard_page_says_when_its_figures_were_computed(
+    client, planned_facilities, admin_user, settings
+):
+    from tests.stations_support import TODAY
+
+    settings.DASHBOARD_SNAPSHOT_MIN_FACILITIES = 3
+    client.force_login(admin_user)
+    with time_machine.travel(TODAY, tick=False):
+        response = client.get(reverse("tps:dashboard"), {"election": planned_facilities.code})
+    assert response.status_code == 200
+    assert response.context["dashboard"].snapshot is not None
+    assert 'id="dashboard-snapshot"' in response.content.decode()
+    assert response.content.decode().count('class="facility"') == 3

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from inmates.models import CustodyEvent, DuplicateCandidate, Facility, Inmate, User
 from tps import projection, selectors
-from tps.models import BallotType, Election, Tps
+from tps.models import BallotType, DashboardSnapshot, Election, Tps
 from tps.services import stations
 
 
@@ -46,7 +49,8 @@ class FacilityFigures:
     undecided: int = 0
     shortages: int = 0
     ballots: Counter = field(default_factory=Counter)
-    # (label, day, in custody, eligible) at H-30, H-7 and voting day.
+    # (checkpoint key, day, in custody, eligible) at H-30, H-7 and voting day
+    # (keys: tps.projection.CHECKPOINT_LABELS).
     projection: list[tuple[str, datetime.date, int, int]] = field(default_factory=list)
     ballot_types: tuple[str, ...] = ()
 
@@ -114,6 +118,13 @@ class Dashboard:
     election: Election | None
     today: datetime.date
     regencies: list[RegencyFigures]
+    # The national page's figures come from here (None: computed for this view).
+    snapshot: DashboardSnapshot | None = None
+
+    @property
+    def snapshot_minutes(self) -> int:
+        """How old the snapshot may get before it is recomputed, in minutes (for the page)."""
+        return max(1, round(snapshot_max_age().total_seconds() / 60))
 
     @property
     def facilities(self) -> list[FacilityFigures]:
@@ -291,20 +302,16 @@ def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, _Ba
     return figures
 
 
-def dashboard_data(*, user: User, election: Election | None, today: datetime.date) -> Dashboard:
-    """The figures of every facility the user may see (none for an outsider).
+def _facility_figures(
+    *, facilities: list[Facility], election: Election | None, today: datetime.date, open_pairs
+) -> dict[int, FacilityFigures]:
+    """The figures of each facility (by id); ``open_pairs`` are the open duplicate pairs in scope.
 
     No query per facility: the register is streamed once (two queries), the
     counts are grouped by facility, and the ballots are judged in batches of
     about ``BALLOT_BATCH_TPS`` TPS (two queries each); only facilities whose
     ballot logistics were fixed add one query each (their fixed allocations).
-    A Rutan or KPU officer's page makes 9 queries; the admin's national page
-    a few more (one batch per 250 TPS), and holds one facility's records in
-    memory at a time.
     """
-    facilities = list(
-        Facility.objects.for_user(user).select_related("regency").order_by("regency_id", "name")
-    )
     ids = [facility.pk for facility in facilities]
     register = {
         row["facility_id"]: row
@@ -315,10 +322,7 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
         .values("facility_id")
         .annotate(in_custody=Count("pk"), needs_data=Count("pk", filter=Q(nik__isnull=True)))
     }
-    duplicates = _count_by_facility(
-        DuplicateCandidate.objects.for_user(user).open().filter(inmate_a__facility_id__in=ids),
-        "inmate_a__facility_id",
-    )
+    duplicates = _count_by_facility(open_pairs.filter(inmate_a__facility_id__in=ids), "inmate_a__facility_id")
     tps_counts: dict[int, int] = {}
     ballot_types = tuple(election.ballot_types or ()) if election is not None else ()
     projections: dict[int, projection.Projection] = {}
@@ -328,7 +332,7 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
         projections = _projections(election=election, facilities=facilities, today=today)
         ballots_by_facility = _ballots(election=election, facilities=facilities)
 
-    regencies: dict[str, RegencyFigures] = {}
+    result: dict[int, FacilityFigures] = {}
     for facility in facilities:
         counts = register.get(facility.pk, {})
         figures = FacilityFigures(
@@ -343,7 +347,7 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
             facility_projection = projections[facility.pk]
             figures.eligible = facility_projection.voting_day.eligible
             figures.projection = [
-                (point.label, point.day, point.in_custody, point.eligible)
+                (point.key, point.day, point.in_custody, point.eligible)
                 for point in facility_projection.checkpoints
             ]
             if figures.tps_count:
@@ -352,14 +356,174 @@ def dashboard_data(*, user: User, election: Election | None, today: datetime.dat
                 figures.undecided = ballots.undecided
                 figures.ballots = ballots.ballots
                 figures.shortages = ballots.shortages
+        result[facility.pk] = figures
+    return result
+
+
+def _dashboard(
+    *,
+    user: User,
+    election: Election | None,
+    today: datetime.date,
+    facilities: list[Facility],
+    figures: dict[int, FacilityFigures],
+    snapshot: DashboardSnapshot | None = None,
+) -> Dashboard:
+    """Group the facilities' figures by regency, in the order of ``facilities``."""
+    regencies: dict[str, RegencyFigures] = {}
+    ballot_types = tuple(election.ballot_types or ()) if election is not None else ()
+    for facility in facilities:
+        item = figures.get(facility.pk)
+        if item is None:
+            continue
         regency = regencies.setdefault(
             facility.regency_id,
             RegencyFigures(
                 code=facility.regency_id, name=facility.regency.name, facilities=[], ballot_types=ballot_types
             ),
         )
-        regency.facilities.append(figures)
-    return Dashboard(user=user, election=election, today=today, regencies=list(regencies.values()))
+        regency.facilities.append(item)
+    return Dashboard(
+        user=user, election=election, today=today, regencies=list(regencies.values()), snapshot=snapshot
+    )
+
+
+def dashboard_data(*, user: User, election: Election | None, today: datetime.date) -> Dashboard:
+    """The figures of every facility the user may see (none for an outsider).
+
+    A Rutan or KPU officer's figures are computed on every view (9 queries).
+    The admin's national page, once the country has ``snapshot_min_facilities()``
+    facilities or more, reads the snapshot the task worker keeps (see
+    :func:`snapshot_for`): judging every inmate of the country takes tens of
+    seconds, too long for a page.
+    """
+    facilities = list(
+        Facility.objects.for_user(user).select_related("regency").order_by("regency_id", "name")
+    )
+    if election is not None and user.is_admin_role and len(facilities) >= snapshot_min_facilities():
+        snapshot = snapshot_for(election, today)
+        return _dashboard(
+            user=user,
+            election=election,
+            today=snapshot.day,
+            facilities=facilities,
+            figures=_load_figures(snapshot, facilities, election),
+            snapshot=snapshot,
+        )
+    figures = _facility_figures(
+        facilities=facilities,
+        election=election,
+        today=today,
+        open_pairs=DuplicateCandidate.objects.for_user(user).open(),
+    )
+    return _dashboard(user=user, election=election, today=today, facilities=facilities, figures=figures)
+
+
+# ---------------------------------------------------------------------------
+# The national page: a snapshot kept by the task worker
+
+
+def snapshot_min_facilities() -> int:
+    """From this many facilities on, the admin's page reads the snapshot (setting ``DASHBOARD_SNAPSHOT_MIN_FACILITIES``)."""
+    return int(getattr(settings, "DASHBOARD_SNAPSHOT_MIN_FACILITIES", 50))
+
+
+def snapshot_max_age() -> datetime.timedelta:
+    """A snapshot older than this is recomputed in the background (setting ``DASHBOARD_SNAPSHOT_MAX_AGE``, seconds)."""
+    return datetime.timedelta(seconds=int(getattr(settings, "DASHBOARD_SNAPSHOT_MAX_AGE", 300)))
+
+
+def compute_snapshot(election: Election, today: datetime.date) -> DashboardSnapshot:
+    """Judge every facility of the country now and store the figures (the task's body)."""
+    started = time.perf_counter()
+    facilities = list(Facility.objects.select_related("regency").order_by("regency_id", "name"))
+    figures = _facility_figures(
+        facilities=facilities, election=election, today=today, open_pairs=DuplicateCandidate.objects.open()
+    )
+    snapshot, _created = DashboardSnapshot.objects.update_or_create(
+        election=election,
+        defaults={
+            "day": today,
+            "computed_at": timezone.now(),
+            "seconds": round(time.perf_counter() - started, 3),
+            "figures": {str(pk): _dump(item) for pk, item in figures.items()},
+            "refresh_requested_at": None,
+        },
+    )
+    return snapshot
+
+
+def snapshot_for(election: Election, today: datetime.date) -> DashboardSnapshot:
+    """The election's snapshot; a stale one is served while the worker recomputes it.
+
+    Without any snapshot yet the figures are computed now (the first view of
+    an election waits once). A snapshot is stale when it is older than
+    ``snapshot_max_age()`` or was computed for an earlier day; the first view
+    that finds it stale asks the worker for a new one (once: the request is
+    recorded on the row), and every view until then shows the stale figures
+    with the time they were computed.
+    """
+    snapshot = DashboardSnapshot.objects.filter(election=election).first()
+    if snapshot is None:
+        return compute_snapshot(election, today)
+    now = timezone.now()
+    if snapshot.day != today or now - snapshot.computed_at > snapshot_max_age():
+        ask_before = now - snapshot_max_age()
+        claimed = (
+            DashboardSnapshot.objects.filter(pk=snapshot.pk)
+            .filter(Q(refresh_requested_at__isnull=True) | Q(refresh_requested_at__lt=ask_before))
+            .update(refresh_requested_at=now)
+        )
+        if claimed:
+            from tps.tasks import refresh_dashboard
+
+            refresh_dashboard.enqueue(election.pk)
+    return snapshot
+
+
+def _dump(item: FacilityFigures) -> dict[str, Any]:
+    return {
+        "in_custody": item.in_custody,
+        "eligible": item.eligible,
+        "needs_data": item.needs_data,
+        "open_duplicates": item.open_duplicates,
+        "tps_count": item.tps_count,
+        "voters_on_tps": item.voters_on_tps,
+        "undecided": item.undecided,
+        "shortages": item.shortages,
+        "ballots": dict(item.ballots),
+        "projection": [
+            [key, day.isoformat(), inside, eligible] for key, day, inside, eligible in item.projection
+        ],
+    }
+
+
+def _load_figures(
+    snapshot: DashboardSnapshot, facilities: list[Facility], election: Election
+) -> dict[int, FacilityFigures]:
+    """The stored figures of ``facilities`` (a facility added since the snapshot shows zeros)."""
+    ballot_types = tuple(election.ballot_types or ())
+    result = {}
+    for facility in facilities:
+        data = snapshot.figures.get(str(facility.pk), {})
+        result[facility.pk] = FacilityFigures(
+            facility=facility,
+            ballot_types=ballot_types,
+            in_custody=data.get("in_custody", 0),
+            eligible=data.get("eligible", 0),
+            needs_data=data.get("needs_data", 0),
+            open_duplicates=data.get("open_duplicates", 0),
+            tps_count=data.get("tps_count", 0),
+            voters_on_tps=data.get("voters_on_tps", 0),
+            undecided=data.get("undecided", 0),
+            shortages=data.get("shortages", 0),
+            ballots=Counter(data.get("ballots", {})),
+            projection=[
+                (key, datetime.date.fromisoformat(day), inside, eligible)
+                for key, day, inside, eligible in data.get("projection", [])
+            ],
+        )
+    return result
 
 
 def chart_data(dashboard: Dashboard) -> dict[str, Any]:
@@ -368,7 +532,9 @@ def chart_data(dashboard: Dashboard) -> dict[str, Any]:
     labels = [item.facility.name for item in items]
     ballot_types = dashboard.ballot_types
     projection_labels = (
-        [label for label, _day, _c, _e in items[0].projection] if items and items[0].projection else []
+        [str(projection.CHECKPOINT_LABELS[key]) for key, _day, _c, _e in items[0].projection]
+        if items and items[0].projection
+        else []
     )
     return {
         "labels": labels,

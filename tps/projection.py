@@ -27,6 +27,9 @@ from tps import eligibility, selectors
 from tps.eligibility import Status, judge
 from tps.models import Election
 
+# The checkpoints of a projection, by key.
+CHECKPOINT_LABELS = {"h30": _("H-30"), "h7": _("H-7"), "voting_day": _("Voting day")}
+
 # Why someone inside today will be gone by a checkpoint.
 LEAVING_CAUSES = {
     "release_date": _("expected release date"),
@@ -135,9 +138,9 @@ def _project(
 ) -> Projection:
     voting_day = election.voting_day
     days = [
-        ("h30", _("H-30"), election.h30),
-        ("h7", _("H-7"), election.h7),
-        ("voting_day", _("Voting day"), voting_day),
+        ("h30", CHECKPOINT_LABELS["h30"], election.h30),
+        ("h7", CHECKPOINT_LABELS["h7"], election.h7),
+        ("voting_day", CHECKPOINT_LABELS["voting_day"], voting_day),
     ]
     counters = {key: dict.fromkeys(Status.values, 0) for key, _l, _d in days}
     present = dict.fromkeys((key for key, _l, _d in days), 0)

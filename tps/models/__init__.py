@@ -1,5 +1,6 @@
 """Models of the tps app, one module per concept."""
 
+from tps.models.dashboard import DashboardSnapshot
 from tps.models.elections import PEMILU_BALLOTS, PILKADA_BALLOTS, BallotType, Dapil, Election
 from tps.models.stations import BallotAllocation, Tps, TpsAssignment
 from tps.models.voterlists import EligibilityRun, VoterList, VoterListEntry, VoterListEvent
@@ -10,6 +11,7 @@ __all__ = [
     "BallotAllocation",
     "BallotType",
     "Dapil",
+    "DashboardSnapshot",
     "Election",
     "EligibilityRun",
     "Tps",
