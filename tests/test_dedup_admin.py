@@ -9,6 +9,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 
 from inmates import dedup
@@ -121,6 +122,44 @@ def test_queue_filters_by_status_kind_and_facility(
     dedup.duplicate_dismiss(candidate=blora_pair, user=kpu_blora_officer)
     body = client.get(url, {"status__exact": "open"}).content.decode()
     assert compare_url(blora_pair) not in body and compare_url(cross_pair) in body
+
+
+def searched(client, user, q: str) -> set[int]:
+    client.force_login(user)
+    response = client.get(reverse("admin:inmates_duplicatecandidate_changelist"), {"q": q})
+    assert response.status_code == 200
+    return {pair.pk for pair in response.context["cl"].result_list}
+
+
+def test_queue_search_by_nik_finds_the_pair_from_either_side(
+    client, kpu_blora_officer, blora_pair, cross_pair, dpt_pair
+):
+    # The second Slamet record's NIK (inmate_b of its pairs), Joko's NIK (both sides).
+    second = blora_pair.inmate_b
+    expected = set(
+        DuplicateCandidate.objects.filter(Q(inmate_a=second) | Q(inmate_b=second)).values_list(
+            "pk", flat=True
+        )
+    )
+    assert blora_pair.pk in expected and dpt_pair.pk not in expected
+    assert searched(client, kpu_blora_officer, "3316011708900010") == expected
+    assert searched(client, kpu_blora_officer, "3316022303850002") == {cross_pair.pk}
+    # The DPT row's NIK: the pairs with that DPT record.
+    assert dpt_pair.pk in searched(client, kpu_blora_officer, dpt_pair.dpt_record.nik)
+
+
+def test_queue_search_by_name_matches_inmates_and_dpt_records(
+    client, kpu_blora_officer, blora_pair, cross_pair, dpt_pair
+):
+    # "riyadi" names both Slamet records and the DPT row: every pair of theirs, no other.
+    slamet = DuplicateCandidate.objects.exclude(pk__in=[cross_pair.pk]).values_list("pk", flat=True)
+    assert searched(client, kpu_blora_officer, "riyadi") == set(slamet) >= {blora_pair.pk, dpt_pair.pk}
+    assert searched(client, kpu_blora_officer, "riyadi joko") == set()
+
+
+def test_queue_search_stays_in_the_officers_scope(client, kpu_pati_officer, blora_pair, cross_pair):
+    assert searched(client, kpu_pati_officer, "slamet") == set()
+    assert searched(client, kpu_pati_officer, "joko") == {cross_pair.pk}
 
 
 def test_comparison_page_highlights_the_differing_values(client, rutan_blora_officer, blora_pair):

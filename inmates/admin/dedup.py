@@ -19,10 +19,10 @@ from django.utils.translation import ngettext
 
 from inmates import dedup
 from inmates.dpt_import import dpt_file_delete
-from inmates.models import DptFile, DptRecord, DuplicateCandidate, Facility
+from inmates.models import DptFile, DptRecord, DuplicateCandidate, Facility, Inmate
 from inmates.models.dedup import DedupRun
 from voterreg.paginators import EstimatedCountPaginator
-from voterreg.scale_search import IndexedSearchMixin
+from voterreg.scale_search import IndexedSearchMixin, search_words, word_filter
 from voterreg.scoping import ScopedAdminMixin, ScopedHistoryAdmin
 
 
@@ -79,7 +79,7 @@ def merge_safe_pairs(modeladmin, request, queryset):
 
 
 @admin.register(DuplicateCandidate)
-class DuplicateCandidateAdmin(IndexedSearchMixin, ScopedHistoryAdmin):
+class DuplicateCandidateAdmin(ScopedHistoryAdmin):
     change_list_template = "admin/inmates/duplicatecandidate/change_list.html"
     list_display = [
         "score_display",
@@ -99,14 +99,36 @@ class DuplicateCandidateAdmin(IndexedSearchMixin, ScopedHistoryAdmin):
         "=inmate_b__nik",
         "=dpt_record__nik",
     ]
-    # How search words match (a full NIK exactly, names by substring): voterreg.scale_search.
-    search_nik_fields = ["inmate_a__nik", "inmate_b__nik", "dpt_record__nik"]
-    search_name_fields = ["inmate_a__full_name", "inmate_b__full_name", "dpt_record__name"]
     actions = [merge_safe_pairs]
     # No exact COUNT(*) over the whole queue on every page.
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word finds the inmates and DPT records it names (a full NIK exactly, names by
+        substring: ``voterreg.scale_search``), then the pairs holding one of them.
+
+        Subqueries on the indexed tables, not an OR over three joins: the
+        latter made PostgreSQL join every pair of the country for each search.
+        """
+        for word in search_words(search_term):
+            inmates = Inmate.objects.filter(
+                word_filter(
+                    word,
+                    nik_fields=["nik", "nkk"],
+                    name_fields=["full_name"],
+                    number_fields=["registration_number"],
+                )
+            ).values("pk")
+            dpt = DptRecord.objects.filter(
+                word_filter(word, nik_fields=["nik"], name_fields=["name"])
+            ).values("pk")
+            queryset = queryset.filter(
+                Q(inmate_a__in=inmates) | Q(inmate_b__in=inmates) | Q(dpt_record__in=dpt)
+            )
+        # The rest of the chain (the scope rule) with nothing left to search.
+        return super().get_search_results(request, queryset, "")
 
     @admin.display(description=_("score"), ordering="score")
     def score_display(self, obj: DuplicateCandidate):

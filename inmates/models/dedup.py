@@ -101,11 +101,12 @@ class DuplicateCandidateQuerySet(models.QuerySet):
                 kind="inmate_pair",
             )
         if user.role == User.Role.KPU and user.regency_id:
-            return self.filter(
-                Q(inmate_a__facility__regency_id=user.regency_id)
-                | Q(inmate_b__facility__regency_id=user.regency_id)
-                | Q(dpt_record__regency_code=user.regency_id)
-            )
+            # Subqueries, not an OR across three joins: PostgreSQL answers
+            # them from the regency's rows (indexes) instead of joining every
+            # pair of the country to its inmates and DPT records.
+            inmates = Inmate.objects.filter(facility__regency_id=user.regency_id).values("pk")
+            dpt = DptRecord.objects.filter(regency_code=user.regency_id).values("pk")
+            return self.filter(Q(inmate_a__in=inmates) | Q(inmate_b__in=inmates) | Q(dpt_record__in=dpt))
         return self.none()
 
     def open(self) -> DuplicateCandidateQuerySet:
