@@ -109,8 +109,9 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
         """Each word finds the inmates and DPT records it names (a full NIK exactly, names by
         substring: ``voterreg.scale_search``), then the pairs holding one of them.
 
-        Subqueries on the indexed tables, not an OR over three joins: the
-        latter made PostgreSQL join every pair of the country for each search.
+        The pairs come from a UNION of three index lookups (by first record,
+        second record, DPT record), not an OR over three joins: the latter
+        made PostgreSQL read and join every pair of the country for a search.
         """
         for word in search_words(search_term):
             inmates = Inmate.objects.filter(
@@ -124,9 +125,16 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
             dpt = DptRecord.objects.filter(
                 word_filter(word, nik_fields=["nik"], name_fields=["name"])
             ).values("pk")
-            queryset = queryset.filter(
-                Q(inmate_a__in=inmates) | Q(inmate_b__in=inmates) | Q(dpt_record__in=dpt)
+            pairs = DuplicateCandidate.objects.order_by()
+            holding = (
+                pairs.filter(inmate_a__in=inmates)
+                .values("pk")
+                .union(
+                    pairs.filter(inmate_b__in=inmates).values("pk"),
+                    pairs.filter(dpt_record__in=dpt).values("pk"),
+                )
             )
+            queryset = queryset.filter(pk__in=holding)
         # The rest of the chain (the scope rule) with nothing left to search.
         return super().get_search_results(request, queryset, "")
 
