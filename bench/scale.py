@@ -397,36 +397,16 @@ def _follow(poll, *, timeout: float = 900.0) -> dict:
         time.sleep(0.25)
 
 
-def _file_job(task, progress_path: Path, **kwargs) -> dict:
-    result = task.enqueue(progress_path=str(progress_path), **kwargs)
-
-    def poll() -> dict:
-        result.refresh()
-        state: dict = {"finished": result.is_finished, "status": str(result.status)}
-        try:
-            progress = json.loads(progress_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            progress = {}
-        if progress.get("total"):
-            state["percent"] = int(100 * progress["done"] / progress["total"])
-        if result.is_finished:
-            state["result"] = result.return_value if str(result.status).endswith("SUCCESSFUL") else None
-            if state["result"] is None:
-                state["error"] = str(getattr(result, "errors", ""))[:500]
-        return state
-
-    return _follow(poll)
-
-
 def child_jobs(args: argparse.Namespace) -> None:
     setup_django()
     from django.db import close_old_connections
 
-    from bench.scale_jobs import export_dpt_rows, plan_facilities
+    from bench.scale_jobs import export_facility_codes, station_run_state
     from inmates.models import Facility, User
-    from tps.models import Election
+    from tps.models import Election, StationRun
     from tps.models.voterlists import EligibilityRun
     from tps.services.elections import eligibility_run_start
+    from tps.services.runs import station_run_start
 
     admin = User.objects.get(username=f"{PREFIX}_admin")
     kpu = User.objects.get(username=f"{PREFIX}_kpu")
@@ -472,33 +452,37 @@ def child_jobs(args: argparse.Namespace) -> None:
         jobs.append({"job": "eligibility, every facility (EligibilityRun)", **state})
         print(f"eligibility: {state['seconds']:.1f} s {state.get('result')}", file=sys.stderr, flush=True)
 
-        # 2. TPS planning: the busiest regency, then its whole province.
-        for label, codes in (
-            (f"TPS planning, regency {kpu.regency_id} (facilities: {len(regency_codes)})", regency_codes),
-            (f"TPS planning, province {province} (facilities: {len(province_codes)})", province_codes),
+        # 2. TPS planning (StationRun): the busiest regency as its KPU officer, then its whole
+        #    province as the admin (the admin's scope narrowed to the province's facilities).
+        for label, kwargs in (
+            (
+                f"TPS planning, regency {kpu.regency_id} (facilities: {len(regency_codes)})",
+                {"user": kpu, "regency": kpu.regency_id},
+            ),
+            (
+                f"TPS planning, province {province} (facilities: {len(province_codes)})",
+                {"user": admin, "facilities": province_codes},
+            ),
         ):
-            state = _file_job(
-                plan_facilities,
-                workdir / f"plan-{len(codes)}.json",
-                election_code=ELECTION,
-                facility_codes=codes,
-            )
+            station_run = station_run_start(kind="plan", election=election, **kwargs)
+            state = _follow(lambda run_id=station_run.pk: station_run_state(run_id))
             jobs.append({"job": label, **state})
             print(f"{label}: {state['seconds']:.1f} s {state.get('result')}", file=sys.stderr, flush=True)
 
-        # 3. DPT exports of 100,000 rows.
+        # 3. DPT exports of 100,000 rows (StationRun, ZIP of the per-facility files): the admin
+        #    exports the facilities, in code order, whose voters on TPS make up that many rows.
+        export_codes = export_facility_codes(election=election, target_rows=args.export_rows, prefix=PREFIX)
         for fmt in ("xlsx", "csv"):
-            directory = workdir / f"export-{fmt}"
-            directory.mkdir()
-            state = _file_job(
-                export_dpt_rows,
-                workdir / f"export-{fmt}.json",
-                election_code=ELECTION,
-                target_rows=args.export_rows,
-                fmt=fmt,
-                directory=str(directory),
+            station_run = station_run_start(
+                kind="export", election=election, user=admin, facilities=export_codes, fmt=fmt
             )
-            label = f"DPT export {args.export_rows:,} rows, {fmt.upper()} (masked)"
+            state = _follow(lambda run_id=station_run.pk: station_run_state(run_id))
+            # Measured (its size is in the result): the ZIP need not stay in MEDIA_ROOT after each run.
+            StationRun.objects.get(pk=station_run.pk).output.delete(save=True)
+            label = (
+                f"DPT export {args.export_rows:,} rows, {fmt.upper()} (masked, "
+                f"facilities: {len(export_codes)})"
+            )
             jobs.append({"job": label, **state})
             print(f"{label}: {state['seconds']:.1f} s {state.get('result')}", file=sys.stderr, flush=True)
     finally:

@@ -32,6 +32,7 @@ from tps.models import (
     BallotAllocation,
     Election,
     EligibilityRun,
+    StationRun,
     Tps,
     TpsAssignment,
     VoterList,
@@ -164,6 +165,28 @@ def world(
     eligibility_run = EligibilityRun.objects.create(
         election=election, judged_on=election.voting_day, started_by=admin_user
     )
+    # Runs of TPS planning/exports: one the admin started, and one per side started by its KPU officer.
+    station_run = StationRun.objects.create(
+        kind="plan", election=election, facility_codes=[blora.code, pati.code], total=2, started_by=admin_user
+    )
+    station_runs = {
+        name: StationRun.objects.create(
+            kind="export",
+            election=election,
+            fmt="xlsx",
+            regency_id=facility.regency_id,
+            facility_codes=[facility.code],
+            total=1,
+            processed=1,
+            status=StationRun.Status.DONE,
+            output=f"station_runs/{name}-rahasia.zip",
+            started_by=kpu_officer,
+        )
+        for name, facility, kpu_officer in (
+            ("blora", blora, kpu_blora_officer),
+            ("pati", pati, kpu_pati_officer),
+        )
+    }
     sides = {
         "blora": _build_side(
             "blora",
@@ -188,7 +211,14 @@ def world(
             "3318016005880003",
         ),
     }
-    return {"sides": sides, "election": election, "eligibility_run": eligibility_run, "admin": admin_user}
+    return {
+        "sides": sides,
+        "election": election,
+        "eligibility_run": eligibility_run,
+        "station_run": station_run,
+        "station_runs": station_runs,
+        "admin": admin_user,
+    }
 
 
 # --- the database must not change when a write is refused -------------------------------------------
@@ -268,6 +298,14 @@ APP_RULES = {
     ),
     "tps:election_eligibility": ("global", lambda world, side: {"pk": world["election"].pk}, False),
     "tps:eligibility_run": ("admin_object", lambda world, side: {"pk": world["eligibility_run"].pk}, False),
+    "tps:station_runs": ("global", lambda world, side: {"election_code": world["election"].code}, False),
+    # A run is seen by its starter and admins only: another officer's run is a 404, even in one's regency.
+    "tps:station_run": ("object", lambda world, side: {"pk": world["station_runs"][side].pk}, False),
+    "tps:station_run_download": (
+        "object",
+        lambda world, side: {"pk": world["station_runs"][side].pk},
+        False,
+    ),
     "tps:dashboard": ONE,
     "tps:stations_index": ONE,
     "tps:stations_recap": ("global", lambda world, side: {"election_code": world["election"].code}, False),
@@ -490,7 +528,25 @@ def test_admin_only_objects_are_refused_to_officers(world, client, rutan_blora_o
         client.force_login(user)
         url = reverse("tps:eligibility_run", kwargs={"pk": world["eligibility_run"].pk})
         assert client.get(url).status_code in (403, 404)
+        for name in ("tps:station_run", "tps:station_run_download"):
+            url = reverse(name, kwargs={"pk": world["station_run"].pk})
+            assert client.get(url).status_code == 404
         assert client.get(reverse("admin:inmates_accesslog_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_FIXTURES))
+def test_no_run_starts_for_a_foreign_regency(role, world, client, request):
+    user = request.getfixturevalue(ROLE_FIXTURES[role])
+    _own, other = _own_and_foreign(role)
+    foreign = world["sides"][other]
+    client.force_login(user)
+    url = reverse("tps:station_runs", kwargs={"election_code": world["election"].code})
+    for kind in ("plan", "export"):
+        before = snapshot()
+        response = client.post(url, {"kind": kind, "regency": foreign.facility.regency_id, "fmt": "xlsx"})
+        assert response.status_code in (200, 403), f"{role} {kind} run for {other}: {response.status_code}"
+        _assert_nothing_foreign(response, foreign, f"{role} {kind} run for {other}")
+        assert snapshot() == before, f"{role} {kind} run for {other} changed the database"
 
 
 def test_view_on_site_does_not_reveal_foreign_objects(world, client, rutan_blora_officer):

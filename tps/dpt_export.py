@@ -348,11 +348,14 @@ def export_dpt(
     full_nik: bool = False,
     user: User | None = None,
     request: Any = None,
+    via: str | None = None,
 ) -> int:
     """Write the DPT of the facility's TPS (or of one) in ``fmt``; returns the number of voters.
 
     ``full_nik`` is refused for PDF (meant for posting) and for a user whose
-    role may not see full numbers. Each export is recorded in the access log.
+    role may not see full numbers. Each export is recorded in the access log,
+    with ``via`` saying where it came from (default: "web" with a request,
+    else "command"; a background job passes its own).
     """
     if fmt not in FORMATS:
         raise ExportError(gettext("Unknown format %(format)s: use xlsx, csv or pdf.") % {"format": fmt})
@@ -381,7 +384,7 @@ def export_dpt(
             "tps": [item.tps.number for item in lists],
             "format": fmt,
             "voters": count,
-            "via": "web" if request is not None else "command",
+            "via": via or ("web" if request is not None else "command"),
         },
         request=request,
     )

@@ -26,3 +26,11 @@ def refresh_dashboard(election_id: int) -> dict:
         return {"election": None}
     snapshot = compute_snapshot(election, timezone.localdate())
     return {"election": election.code, "facilities": len(snapshot.figures), "seconds": snapshot.seconds}
+
+
+@task()
+def run_station_job(run_id: int) -> dict:
+    """Plan or export every facility of a StationRun; progress goes to the run row."""
+    from tps.services.runs import station_run_execute
+
+    return station_run_execute(run_id)

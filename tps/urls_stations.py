@@ -2,12 +2,16 @@
 
 from django.urls import path
 
-from tps.views import dashboard, stations
+from tps.views import dashboard, runs, stations
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("tps/", stations.stations_index, name="stations_index"),
     path("tps/<slug:election_code>/recap/", stations.stations_recap, name="stations_recap"),
+    # Before the facility pages: "runs" would otherwise be read as an election or facility code.
+    path("tps/runs/<int:pk>/", runs.station_run, name="station_run"),
+    path("tps/runs/<int:pk>/download/", runs.station_run_download, name="station_run_download"),
+    path("tps/<slug:election_code>/runs/", runs.station_runs, name="station_runs"),
     path(
         "tps/<slug:election_code>/<slug:facility_code>/", stations.stations_facility, name="stations_facility"
     ),

@@ -2,6 +2,7 @@
 
 from tps.models.dashboard import DashboardSnapshot
 from tps.models.elections import PEMILU_BALLOTS, PILKADA_BALLOTS, BallotType, Dapil, Election
+from tps.models.runs import StationRun
 from tps.models.stations import BallotAllocation, Tps, TpsAssignment
 from tps.models.voterlists import EligibilityRun, VoterList, VoterListEntry, VoterListEvent
 
@@ -14,6 +15,7 @@ __all__ = [
     "DashboardSnapshot",
     "Election",
     "EligibilityRun",
+    "StationRun",
     "Tps",
     "TpsAssignment",
     "VoterList",
