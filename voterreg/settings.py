@@ -183,6 +183,11 @@ STORAGES = {
     },
 }
 
+# The admin's national dashboard: from this many facilities on, its figures are
+# computed by the task worker and recomputed when older than the max age (tps/dashboard.py).
+DASHBOARD_SNAPSHOT_MIN_FACILITIES = env_int("DASHBOARD_SNAPSHOT_MIN_FACILITIES", 50)
+DASHBOARD_SNAPSHOT_MAX_AGE = env_int("DASHBOARD_SNAPSHOT_MAX_AGE", 300)
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
