@@ -22,12 +22,13 @@ import datetime
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, reset_queries, transaction
+from django.db import IntegrityError, connection, models, reset_queries, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -456,8 +457,17 @@ class _Checker:
                     code,
                 )
 
+    @cached_property
+    def registered_numbers(self) -> frozenset[str]:
+        """The facility's registration numbers, read once: a chunk of new rows then needs no query."""
+        return frozenset(
+            Inmate.objects.filter(facility=self.facility).values_list("registration_number", flat=True)
+        )
+
     def load_existing(self, rows: list[_Row]) -> dict[str, tuple]:
+        registered = self.registered_numbers
         numbers = [row.values["registration_number"] for row in rows if row.ok]
+        numbers = [number for number in numbers if number in registered]
         if not numbers:
             return {}
         found = Inmate.objects.filter(facility=self.facility, registration_number__in=numbers).values_list(
@@ -656,7 +666,10 @@ def _write(
     history_model = Inmate.history.model
     with transaction.atomic():
         record_columns = ["facility_id", *FIELDS, "nik_warnings", "created_at", "updated_at"]
-        inmates = FastInsert(Inmate, record_columns)
+        # On PostgreSQL the new records' ids are taken from their sequence
+        # first and written with them: no query afterwards to learn them.
+        preallocate = connection.vendor == "postgresql"
+        inmates = FastInsert(Inmate, ["id", *record_columns] if preallocate else record_columns)
         history = FastInsert(
             history_model,
             [
@@ -675,14 +688,20 @@ def _write(
                 record = dict(zip(FIELDS, values, strict=True))
                 record.update(facility_id=facility.pk, nik_warnings=warnings, created_at=now, updated_at=now)
                 records.append(record)
-            inmates.insert(records)
-            ids = dict(
-                Inmate.objects.filter(
-                    facility=facility, registration_number__in=[r["registration_number"] for r in records]
-                ).values_list("registration_number", "pk")
-            )
+            if preallocate:
+                for record, pk in zip(records, _next_ids(Inmate, len(records)), strict=True):
+                    record["id"] = pk
+                inmates.insert(records)
+            else:
+                inmates.insert(records)
+                ids = dict(
+                    Inmate.objects.filter(
+                        facility=facility, registration_number__in=[r["registration_number"] for r in records]
+                    ).values_list("registration_number", "pk")
+                )
+                for record in records:
+                    record["id"] = ids[record["registration_number"]]
             for record in records:
-                record["id"] = ids[record["registration_number"]]
                 record.update(
                     history_date=now, history_change_reason=reason, history_type="+", history_user_id=user_id
                 )
@@ -733,6 +752,16 @@ def _write(
             facility=facility,
             details={"created": len(checker.new_rows), "updated": len(checker.changed_rows)},
         )
+
+
+def _next_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` values of the model's id sequence (PostgreSQL), in increasing order."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _forget_queries() -> None:

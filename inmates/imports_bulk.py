@@ -43,10 +43,12 @@ class FastInsert:
     def __init__(self, model: type[models.Model], given: Sequence[str], *, connection=None) -> None:
         self.connection = connection or default_connection
         self.model = model
+        # An automatic primary key is left to the database unless the caller gives it.
         fields = {
             field.attname: field
             for field in model._meta.concrete_fields
-            if not (field.primary_key and isinstance(field, models.AutoField | models.BigAutoField))
+            if field.attname in given
+            or not (field.primary_key and isinstance(field, models.AutoField | models.BigAutoField))
         }
         unknown = set(given) - set(fields)
         if unknown:
