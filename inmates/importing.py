@@ -18,6 +18,7 @@ docs/imports.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,7 +38,7 @@ from simple_history.utils import bulk_update_with_history
 
 from inmates import nik as nik_rules
 from inmates.audit import access_log_record
-from inmates.imports_bulk import FastInsert
+from inmates.imports_bulk import BackgroundCopy, FastInsert
 from inmates.imports_columns import BY_FIELD, BY_KEY, DEFAULTS, FIELDS, MISSING, SPECS
 from inmates.models import AccessLog, CustodyEvent, Facility, Inmate, Region, User
 from voterreg.spreadsheets import CellError, HeaderMap, SheetRow, SpreadsheetError, normalize_key, read_rows
@@ -666,8 +667,6 @@ def _write(
     history_model = Inmate.history.model
     with transaction.atomic():
         record_columns = ["facility_id", *FIELDS, "nik_warnings", "created_at", "updated_at"]
-        # On PostgreSQL the new records' ids are taken from their sequence
-        # first and written with them: no query afterwards to learn them.
         preallocate = connection.vendor == "postgresql"
         inmates = FastInsert(Inmate, ["id", *record_columns] if preallocate else record_columns)
         history = FastInsert(
@@ -682,43 +681,60 @@ def _write(
             ],
         )
         events = FastInsert(CustodyEvent, ["inmate_id", "kind", "date", "created_by_id", "created_at"])
-        for batch in _chunks(checker.new_rows, CHUNK):
-            records = []
-            for _number, values, warnings in batch:
-                record = dict(zip(FIELDS, values, strict=True))
-                record.update(facility_id=facility.pk, nik_warnings=warnings, created_at=now, updated_at=now)
-                records.append(record)
-            if preallocate:
-                for record, pk in zip(records, _next_ids(Inmate, len(records)), strict=True):
-                    record["id"] = pk
-                inmates.insert(records)
-            else:
-                inmates.insert(records)
-                ids = dict(
-                    Inmate.objects.filter(
-                        facility=facility, registration_number__in=[r["registration_number"] for r in records]
-                    ).values_list("registration_number", "pk")
-                )
+        # On PostgreSQL the new records' ids are taken from their sequence at
+        # once, so a chunk's records, history rows and admission events are
+        # built without asking the database, and the COPY of one chunk runs in
+        # the background while the next is built.
+        new_ids = iter(_next_ids(Inmate, len(checker.new_rows))) if preallocate and checker.new_rows else None
+        with BackgroundCopy() if preallocate else contextlib.nullcontext() as copier:
+            for batch in _chunks(checker.new_rows, CHUNK):
+                records = []
+                for _number, values, warnings in batch:
+                    record = dict(zip(FIELDS, values, strict=True))
+                    record.update(
+                        facility_id=facility.pk, nik_warnings=warnings, created_at=now, updated_at=now
+                    )
+                    records.append(record)
+                if new_ids is not None:
+                    for record in records:
+                        record["id"] = next(new_ids)
+                else:
+                    inmates.insert(records)
+                    ids = dict(
+                        Inmate.objects.filter(
+                            facility=facility,
+                            registration_number__in=[r["registration_number"] for r in records],
+                        ).values_list("registration_number", "pk")
+                    )
+                    for record in records:
+                        record["id"] = ids[record["registration_number"]]
                 for record in records:
-                    record["id"] = ids[record["registration_number"]]
-            for record in records:
-                record.update(
-                    history_date=now, history_change_reason=reason, history_type="+", history_user_id=user_id
-                )
-            history.insert(records)
-            events.insert(
-                {
-                    "inmate_id": record["id"],
-                    "kind": CustodyEvent.Kind.ADMISSION.value,
-                    "date": record["admission_date"],
-                    "created_by_id": user_id,
-                    "created_at": now,
-                }
-                for record in records
-            )
-            done += len(batch)
-            progress(WRITING, done, total)
-            _forget_queries()
+                    # The history row is the record plus these (the inserters read their own columns).
+                    record.update(
+                        history_date=now,
+                        history_change_reason=reason,
+                        history_type="+",
+                        history_user_id=user_id,
+                    )
+                history_rows = records
+                event_rows = [
+                    {
+                        "inmate_id": record["id"],
+                        "kind": CustodyEvent.Kind.ADMISSION.value,
+                        "date": record["admission_date"],
+                        "created_by_id": user_id,
+                        "created_at": now,
+                    }
+                    for record in records
+                ]
+                if copier is not None:
+                    copier.send([(inmates, records), (history, history_rows), (events, event_rows)])
+                else:
+                    history.insert(history_rows)
+                    events.insert(event_rows)
+                done += len(batch)
+                progress(WRITING, done, total)
+                _forget_queries()
         for batch in _chunks(checker.changed_rows, CHUNK):
             current = Inmate.objects.select_for_update().in_bulk([pk for pk, _changes, _warnings in batch])
             changed: list[Inmate] = []

@@ -18,10 +18,12 @@ is written with its default without touching this module.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -127,7 +129,23 @@ class FastInsert:
     # -- PostgreSQL COPY -------------------------------------------------------------
 
     def _copy(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """COPY in CSV format (written by the csv module, in C); NULL is an unquoted \\N.
+        """COPY in CSV format (written by the csv module, in C); NULL is an unquoted \\N."""
+        count, buffer = self.copy_data(rows)
+        if not count:
+            return 0
+        # The raw cursor bypasses Django's error translation: without this a
+        # unique violation from a concurrent import escapes as a psycopg2
+        # error instead of the IntegrityError the importer reports.
+        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
+            _send_copy(cursor.cursor, self.copy_sql, buffer)
+        return count
+
+    @property
+    def copy_sql(self) -> str:
+        return f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+
+    def copy_data(self, rows: Iterable[Mapping[str, Any]]) -> tuple[int, io.StringIO]:
+        """(row count, the rows as COPY CSV): pure Python, no database.
 
         Dates and date-times are written by str() (ISO 8601 with the offset),
         booleans as True/False, JSON through json.dumps.
@@ -152,21 +170,70 @@ class FastInsert:
             values.extend(tail)
             writer.writerow(values)
             count += 1
-        if not count:
-            return 0
         buffer.seek(0)
-        sql = f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        # The raw cursor bypasses Django's error translation: without this a
-        # unique violation from a concurrent import escapes as a psycopg2
-        # error instead of the IntegrityError the importer reports.
-        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
-            raw = cursor.cursor
-            if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(sql, buffer)
-            else:  # psycopg 3
-                with raw.copy(sql) as copy:
-                    copy.write(buffer.getvalue())
-        return count
+        return count, buffer
+
+
+def _send_copy(raw_cursor: Any, sql: str, buffer: io.StringIO) -> None:
+    if hasattr(raw_cursor, "copy_expert"):  # psycopg2
+        raw_cursor.copy_expert(sql, buffer)
+    else:  # psycopg 3
+        with raw_cursor.copy(sql) as copy:
+            copy.write(buffer.getvalue())
+
+
+class BackgroundCopy:
+    """Sends COPY data (PostgreSQL) from a helper thread, in order, while the caller prepares the next.
+
+    The server's work on one chunk (parsing, constraints, a dozen indexes)
+    then overlaps with the Python work on the next: psycopg2 releases the GIL
+    while it waits for the server. The thread uses the caller's own database
+    connection, so every row lands in the caller's transaction; the caller
+    must not use that connection between ``send`` and ``wait`` (leaving the
+    ``with`` block waits). An error of the COPY is raised, as Django's
+    ``DatabaseError``, by the next ``send``, ``wait`` or the end of the block.
+    """
+
+    def __init__(self, connection=None) -> None:
+        self.connection = connection or default_connection
+        self.connection.ensure_connection()
+        self.raw = self.connection.connection
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
+        self.pending: Future | None = None
+
+    def send(self, parts: Sequence[tuple[FastInsert, Iterable[Mapping[str, Any]]]]) -> None:
+        """COPY each (inserter, rows) in order, in the background; the CSV is built here, now."""
+        data = [(inserter.copy_sql, *inserter.copy_data(rows)) for inserter, rows in parts]
+        self.wait()
+        self.pending = self.pool.submit(
+            self._copy_all, [(sql, buffer) for sql, count, buffer in data if count]
+        )
+
+    def _copy_all(self, data: list[tuple[str, io.StringIO]]) -> None:
+        with self.raw.cursor() as cursor:
+            for sql, buffer in data:
+                _send_copy(cursor, sql, buffer)
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            with self.connection.wrap_database_errors:
+                pending.result()
+
+    def __enter__(self) -> BackgroundCopy:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if exc_type is None:
+                self.wait()
+            elif self.pending is not None:
+                # Let the running COPY end before the transaction is rolled back;
+                # the caller's own error is the one to report.
+                with contextlib.suppress(Exception):
+                    self.pending.result()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def _same(value: Any) -> Any:
