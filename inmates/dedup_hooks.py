@@ -101,62 +101,99 @@ def similar_existing(
     second kind of duplicate. Matches reaching the review band are listed
     (``threshold``), so possible twins show up too.
     """
-    probes = [_probe(facility, i, record) for i, record in enumerate(records)]
-    if not probes:
+    search = SimilarSearch.prepare(facility, records, threshold=threshold)
+    if search is None:
         return {}
-    existing: list[PersonRecord] | None = None
-    if len(probes) <= _TARGETED_ROWS:
-        existing = dedup_scan.targeted_inmates(probes)
-    if existing is None:
-        existing = dedup_scan.load_inmates(Inmate.objects.active())
-    if not existing:
-        return {}
-    own = set()
-    numbers = {r.get("registration_number") for r in records if r.get("registration_number")}
-    pks = {r.get("pk") or r.get("id") for r in records} - {None}
-    if numbers or pks:
-        own_query = Q(pk__in=pks) | Q(facility=facility, registration_number__in=numbers)
-        own_rows = Inmate.objects.filter(own_query).values_list("pk", "registration_number")
-        own = {(pk, number) for pk, number in own_rows}
-    own_pk_by_number = {number: pk for pk, number in own}
-    index = MatchIndex(existing)
-    found: dict[int, list[tuple[int, float, list[str]]]] = {}
-    for i, probe in enumerate(probes):
-        record = records[i]
-        self_pks = {
-            record.get("pk"),
-            record.get("id"),
-            own_pk_by_number.get(record.get("registration_number")),
-        }
-        for other, match in index.matches(probe, threshold=threshold):
-            if other.ref in self_pks:
-                continue
-            found.setdefault(i, []).append((other.ref, float(match.score), list(match.reasons)))
-    if not found:
-        return {}
-    ids = sorted({pk for matches in found.values() for pk, _score, _reasons in matches})
-    info = {}
-    for start in range(0, len(ids), 900):
-        for pk, code, number, name in Inmate.objects.filter(pk__in=ids[start : start + 900]).values_list(
-            "pk", "facility__code", "registration_number", "full_name"
-        ):
-            info[pk] = (code, number, name)
-    result: dict[int, list[SimilarMatch]] = {}
-    for i, matches in found.items():
-        matches.sort(key=lambda item: -item[1])
-        result[i] = [
-            SimilarMatch(
-                inmate_pk=pk,
-                url=reverse("admin:inmates_inmate_change", args=[pk]),
-                score=score,
-                reasons=reasons,
-                facility_code=info[pk][0],
-                registration_number=info[pk][1],
-                full_name=info[pk][2],
-            )
-            for pk, score, reasons in matches
-        ]
-    return result
+    search.match()
+    return search.result()
+
+
+class SimilarSearch:
+    """:func:`similar_existing` in three steps, so its middle one can run beside other work.
+
+    ``prepare`` reads the register (queries), ``match`` only computes (no
+    database: it may run in another thread while the caller's connection is
+    busy), ``result`` reads the matched records' names (queries).
+    """
+
+    def __init__(self, records: list[dict], probes, existing, own_pk_by_number, threshold: float) -> None:
+        self.records = records
+        self.probes = probes
+        self.existing = existing
+        self.own_pk_by_number = own_pk_by_number
+        self.threshold = threshold
+        self.found: dict[int, list[tuple[int, float, list[str]]]] = {}
+
+    @classmethod
+    def prepare(
+        cls, facility: Facility, records: list[dict], *, threshold: float = dedup.REVIEW_THRESHOLD
+    ) -> SimilarSearch | None:
+        """Read what the rows may match; None when there is nothing to compare."""
+        probes = [_probe(facility, i, record) for i, record in enumerate(records)]
+        if not probes:
+            return None
+        existing: list[PersonRecord] | None = None
+        if len(probes) <= _TARGETED_ROWS:
+            existing = dedup_scan.targeted_inmates(probes)
+        if existing is None:
+            existing = dedup_scan.load_inmates(Inmate.objects.active())
+        if not existing:
+            return None
+        own = set()
+        numbers = {r.get("registration_number") for r in records if r.get("registration_number")}
+        pks = {r.get("pk") or r.get("id") for r in records} - {None}
+        if numbers or pks:
+            own_query = Q(pk__in=pks) | Q(facility=facility, registration_number__in=numbers)
+            own_rows = Inmate.objects.filter(own_query).values_list("pk", "registration_number")
+            own = {(pk, number) for pk, number in own_rows}
+        return cls(records, probes, existing, {number: pk for pk, number in own}, threshold)
+
+    def match(self) -> None:
+        """Probe every row against the register (pure computation)."""
+        index = MatchIndex(self.existing)
+        self.existing = None  # the index holds what it needs
+        found = self.found
+        for i, probe in enumerate(self.probes):
+            record = self.records[i]
+            self_pks = {
+                record.get("pk"),
+                record.get("id"),
+                self.own_pk_by_number.get(record.get("registration_number")),
+            }
+            for other, match in index.matches(probe, threshold=self.threshold):
+                if other.ref in self_pks:
+                    continue
+                found.setdefault(i, []).append((other.ref, float(match.score), list(match.reasons)))
+        self.probes = None
+
+    def result(self) -> dict[int, list[SimilarMatch]]:
+        found = self.found
+        if not found:
+            return {}
+        ids = sorted({pk for matches in found.values() for pk, _score, _reasons in matches})
+        info = {}
+        for start in range(0, len(ids), 900):
+            for pk, code, number, name in Inmate.objects.filter(pk__in=ids[start : start + 900]).values_list(
+                "pk", "facility__code", "registration_number", "full_name"
+            ):
+                info[pk] = (code, number, name)
+        result: dict[int, list[SimilarMatch]] = {}
+        for i, matches in found.items():
+            matches.sort(key=lambda item: -item[1])
+            result[i] = [
+                SimilarMatch(
+                    inmate_pk=pk,
+                    url=reverse("admin:inmates_inmate_change", args=[pk]),
+                    score=score,
+                    reasons=reasons,
+                    facility_code=info[pk][0],
+                    registration_number=info[pk][1],
+                    full_name=info[pk][2],
+                )
+                for pk, score, reasons in matches
+                if pk in info  # merged away or deleted meanwhile: nothing to show
+            ]
+        return {i: matches for i, matches in result.items() if matches}
 
 
 def warn_after_save(request, inmate: Inmate) -> list[DuplicateCandidate]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +39,7 @@ from simple_history.utils import bulk_update_with_history
 
 from inmates import nik as nik_rules
 from inmates.audit import access_log_record
+from inmates.dedup_hooks import SimilarSearch
 from inmates.imports_bulk import BackgroundCopy, FastInsert
 from inmates.imports_columns import BY_FIELD, BY_KEY, DEFAULTS, FIELDS, MISSING, SPECS
 from inmates.models import AccessLog, CustodyEvent, Facility, Inmate, Region, User
@@ -211,19 +213,26 @@ def inmates_import(
                 progress(CHECKING, report.rows, max(total, report.rows))
         except SpreadsheetError as exc:
             report.file_error(exc.message, exc.code)
-    if report.rows:
-        checker.check_similar_people()
-    report.problems.sort(key=lambda p: (p.row or 0, p.order, p.level != ERROR))
     if report.rows == 0 and not report.has_errors:
         report.file_error(
             _("The file has column headers but no rows of data. Put one inmate per row below the headers."),
             "no_rows",
         )
     if report.has_errors or dry_run:
+        if report.rows:
+            checker.check_similar_people()
+        _sort_problems(report)
         return report
+    # Likely duplicates only warn: the rows are written while they are looked for.
+    similar = checker.start_similar_people(background=True)
     reason = change_reason or gettext("Import %(file)s") % {"file": filename}
     try:
-        _write(checker, facility=facility, user=user, reason=reason[:100], progress=progress)
+        try:
+            _write(checker, facility=facility, user=user, reason=reason[:100], progress=progress)
+        finally:
+            if similar is not None:
+                similar.finish()
+            _sort_problems(report)
     except IntegrityError:
         logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
         report.file_error(
@@ -236,6 +245,10 @@ def inmates_import(
         return report
     report.written = True
     return report
+
+
+def _sort_problems(report: ImportReport) -> None:
+    report.problems.sort(key=lambda p: (p.row or 0, p.order, p.level != ERROR))
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
@@ -554,20 +567,20 @@ class _Checker:
             )
 
     def check_similar_people(self) -> None:
-        """Rows about to be created that look like someone already registered (inmates/dedup_hooks.py).
+        """Rows about to be created that look like someone already registered (inmates/dedup_hooks.py)."""
+        search = self.start_similar_people(background=False)
+        if search is not None:
+            search.finish()
 
-        Called once for the whole file: the duplicate detection reads the
-        register once per call. Matches in facilities outside the user's
-        scope are announced without their names (KPU reviews those pairs).
+    def start_similar_people(self, *, background: bool) -> _SimilarPeople | None:
+        """Begin the duplicate check of the rows about to be created; ``finish()`` adds its warnings.
+
+        Called once for the whole file: the register is read once. With
+        ``background`` the matching itself (no queries) runs in a thread
+        while the caller writes the rows; its warnings never block an import.
         """
         if not self.new_rows:
-            return
-        try:
-            from inmates.dedup_hooks import similar_existing  # type: ignore[import-not-found]
-        except ModuleNotFoundError as exc:
-            if exc.name != "inmates.dedup_hooks":
-                raise
-            return
+            return None
         keys = (
             "registration_number",
             "nik",
@@ -583,15 +596,10 @@ class _Checker:
             {key: values[i] for key, i in zip(keys, positions, strict=True)}
             for _n, values, _w in self.new_rows
         ]
-        found = similar_existing(self.facility, candidates) or {}
-        del candidates
-        visible = None
-        if self.user is not None:
-            visible = set(Facility.objects.for_user(self.user).values_list("code", flat=True))
-        for index, matches in found.items():
-            number = self.new_rows[index][0]
-            for match in [matches] if isinstance(matches, str) else matches:
-                self.report.add(self._similar_problem(number, match, visible))
+        search = SimilarSearch.prepare(self.facility, candidates)
+        if search is None:
+            return None
+        return _SimilarPeople(self, search, background=background)
 
     def _similar_problem(self, number: int, match: Any, visible: set[str] | None) -> Problem:
         if isinstance(match, str):
@@ -636,6 +644,44 @@ class _Checker:
             report.updated += 1
         else:
             report.unchanged += 1
+
+
+class _SimilarPeople:
+    """The duplicate check of an import's new rows, running now or in a thread (``start_similar_people``)."""
+
+    def __init__(self, checker: _Checker, search: SimilarSearch, *, background: bool) -> None:
+        self.checker = checker
+        self.search = search
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        if background:
+            self.thread = threading.Thread(target=self._match, name="import-similar", daemon=True)
+            self.thread.start()
+        else:
+            search.match()
+
+    def _match(self) -> None:
+        try:
+            self.search.match()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the importing thread
+            self.error = exc
+
+    def finish(self) -> None:
+        """Wait for the matching, then add a warning per likely match (queries: the importing thread)."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+            if self.error is not None:
+                raise self.error
+        checker = self.checker
+        found = self.search.result()
+        visible = None
+        if checker.user is not None:
+            visible = set(Facility.objects.for_user(checker.user).values_list("code", flat=True))
+        for index, matches in found.items():
+            number = checker.new_rows[index][0]
+            for match in matches:
+                checker.report.add(checker._similar_problem(number, match, visible))
 
 
 def _bare_inmate(facility: Facility, values: dict[str, Any]) -> Inmate:

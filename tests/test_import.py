@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import types
 import zoneinfo
 from pathlib import Path
@@ -20,6 +19,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import translation
 
+from inmates import importing
 from inmates.importing import ImportRefused, inmates_import
 from inmates.models import CustodyEvent, Inmate
 from tests.imports_helpers import HEADERS, people, person, write_csv, write_xlsx
@@ -467,15 +467,22 @@ def test_the_same_nik_twice_in_the_file_is_a_warning(tmp_path, blora, rutan_blor
 
 
 def _fake_hooks(monkeypatch, found):
+    """Duplicate detection (inmates.dedup_hooks.SimilarSearch) answering ``found``; returns its calls."""
     calls = []
 
-    def similar_existing(facility, records):
-        calls.append((facility, [record["registration_number"] for record in records]))
-        return found
+    class FakeSearch:
+        @classmethod
+        def prepare(cls, facility, records, **_options):
+            calls.append((facility, [record["registration_number"] for record in records]))
+            return cls()
 
-    hooks = types.ModuleType("inmates.dedup_hooks")
-    hooks.similar_existing = similar_existing
-    monkeypatch.setitem(sys.modules, "inmates.dedup_hooks", hooks)
+        def match(self):
+            return None
+
+        def result(self):
+            return found
+
+    monkeypatch.setattr(importing, "SimilarSearch", FakeSearch)
     return calls
 
 
