@@ -2,8 +2,10 @@
 
 Two callers:
 
-* the importer calls :func:`similar_existing` with the rows of a file before
-  they are saved, and shows each row's likely matches in its preview;
+* the importer checks the rows of a file about to be created
+  (:class:`SimilarSearch`, which is :func:`similar_existing` in three steps so
+  that the matching can run while the rows are written) and shows each row's
+  likely matches as warnings in its report;
 * the admin form calls :func:`warn_after_save` after saving a record: the
   record is checked against the register and the DPT at once, the pairs land
   in the review queue, and the user sees a warning with a link to each pair.
