@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from inmates.models.register import Inmate, Region, User
+from inmates.models.runs import RunStatus, StartedRunQuerySet
 
 
 class DptFileQuerySet(models.QuerySet):
@@ -190,24 +191,10 @@ class DuplicateCandidate(models.Model):
         return f"{self.inmate_a} ~ {other}"
 
 
-class DedupRunQuerySet(models.QuerySet):
-    def for_user(self, user) -> DedupRunQuerySet:
-        """Admins see every run; others the runs they started."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_admin_role:
-            return self.all()
-        return self.filter(started_by=user)
-
-
 class DedupRun(models.Model):
     """One run of duplicate detection, started from the admin and done by the task worker."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     facility = models.ForeignKey(
         "inmates.Facility",
@@ -239,7 +226,7 @@ class DedupRun(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    objects = DedupRunQuerySet.as_manager()
+    objects = StartedRunQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("duplicate detection run")

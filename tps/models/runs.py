@@ -13,20 +13,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from inmates.models import Region, User
+from inmates.models.runs import FacilityRunProgress, RunStatus, StartedRunQuerySet
 from tps.models.elections import Election
 
 
-class StationRunQuerySet(models.QuerySet):
-    def for_user(self, user) -> StationRunQuerySet:
-        """Admins see every run; others the runs they started (which cover only their scope)."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_admin_role:
-            return self.all()
-        return self.filter(started_by=user)
-
-
-class StationRun(models.Model):
+class StationRun(FacilityRunProgress, models.Model):
     """TPS planning or a DPT export for every facility of a user's scope (or of one regency)."""
 
     class Kind(models.TextChoices):
@@ -38,11 +29,7 @@ class StationRun(models.Model):
         CSV = "csv", "CSV"
         PDF = "pdf", "PDF"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     election = models.ForeignKey(
@@ -78,7 +65,7 @@ class StationRun(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    objects = StationRunQuerySet.as_manager()
+    objects = StartedRunQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("TPS run")
@@ -100,12 +87,6 @@ class StationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.election} ({self.get_status_display()})"
-
-    @property
-    def progress_percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0
 
     @property
     def is_running(self) -> bool:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from inmates.models import Facility, Inmate, User
+from inmates.models.runs import FacilityRunProgress, RunStatus, StartedRunQuerySet
 from tps.models.elections import Election
 
 
@@ -232,24 +233,10 @@ class VoterListEvent(models.Model):
         return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
-class EligibilityRunQuerySet(models.QuerySet):
-    def for_user(self, user) -> EligibilityRunQuerySet:
-        """Admins see every run; others the runs they started (which cover only their scope)."""
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
-        if user.is_admin_role:
-            return self.all()
-        return self.filter(started_by=user)
-
-
-class EligibilityRun(models.Model):
+class EligibilityRun(FacilityRunProgress, models.Model):
     """Eligibility of every facility in a user's scope for an election, judged by the task worker."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Finished")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     election = models.ForeignKey(
         Election, verbose_name=_("election"), on_delete=models.CASCADE, related_name="+"
@@ -268,7 +255,7 @@ class EligibilityRun(models.Model):
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    objects = EligibilityRunQuerySet.as_manager()
+    objects = StartedRunQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("eligibility run")
@@ -277,9 +264,3 @@ class EligibilityRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.election} · {self.judged_on:%d-%m-%Y} ({self.get_status_display()})"
-
-    @property
-    def progress_percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0
