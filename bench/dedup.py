@@ -139,19 +139,9 @@ def write_dpt_csv(path: Path, rows: int, seed: int, database_url: str) -> None:
 
     villages = {code: codes for code, codes in _villages().items() if code == "33.16"}
     people = People(random.Random(seed), villages)
-    header = [
-        "NKK",
-        "NIK",
-        "Nama",
-        "Tempat Lahir",
-        "Tanggal Lahir",
-        "Jenis Kelamin",
-        "Status Kawin",
-        "Alamat",
-        "RT",
-        "RW",
-    ]
-    header += ["Kode Wilayah", "TPS"]
+    from inmates.dpt_import import COLUMNS
+
+    header = [spec.label for spec in COLUMNS]  # the headers of KPU's export
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(header)

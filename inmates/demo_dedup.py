@@ -28,6 +28,7 @@ from pathlib import Path
 from django.db import transaction
 
 from inmates import dedup, services
+from inmates.dpt_import import COLUMNS as DPT_COLUMNS
 from inmates.dpt_import import dpt_import
 from inmates.fake import PersonGenerator
 from inmates.models import DptFile, DuplicateCandidate, Facility, Inmate, Region, User
@@ -226,22 +227,7 @@ def seed_dpt(regency_code: str = "33.16", *, seed: int = 4242) -> int:
         path = Path(directory) / DEMO_DPT_NAME
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(
-                [
-                    "NKK",
-                    "NIK",
-                    "Nama",
-                    "Tempat Lahir",
-                    "Tanggal Lahir",
-                    "Jenis Kelamin",
-                    "Status Kawin",
-                    "Alamat",
-                    "RT",
-                    "RW",
-                    "Kode Wilayah",
-                    "TPS",
-                ]
-            )
+            writer.writerow([spec.label for spec in DPT_COLUMNS])
             writer.writerows(rows)
         return dpt_import(path=path, regency=regency, user=kpu).rows
 
