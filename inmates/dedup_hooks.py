@@ -118,7 +118,10 @@ class SimilarSearch:
     busy), ``result`` reads the matched records' names (queries).
     """
 
-    def __init__(self, records: list[dict], probes, existing, own_pk_by_number, threshold: float) -> None:
+    def __init__(
+        self, facility: Facility, records: list[dict], probes, existing, own_pk_by_number, threshold: float
+    ) -> None:
+        self.facility = facility
         self.records = records
         self.probes = probes
         self.existing = existing
@@ -126,36 +129,55 @@ class SimilarSearch:
         self.threshold = threshold
         self.found: dict[int, list[tuple[int, float, list[str]]]] = {}
 
+    @staticmethod
+    def read_register() -> list[PersonRecord]:
+        """Every active inmate, as the matching compares them (for ``prepare``'s ``register``)."""
+        return dedup_scan.load_inmates(Inmate.objects.active())
+
     @classmethod
     def prepare(
-        cls, facility: Facility, records: list[dict], *, threshold: float = dedup.REVIEW_THRESHOLD
+        cls,
+        facility: Facility,
+        records: list[dict],
+        *,
+        threshold: float = dedup.REVIEW_THRESHOLD,
+        register: list[PersonRecord] | None = None,
+        new_records: bool = False,
     ) -> SimilarSearch | None:
-        """Read what the rows may match; None when there is nothing to compare."""
-        probes = [_probe(facility, i, record) for i, record in enumerate(records)]
-        if not probes:
+        """Read what the rows may match; None when there is nothing to compare.
+
+        ``register`` is the register read earlier by :meth:`read_register`
+        (the importer reads it before it writes its new rows). With
+        ``new_records`` the rows are known not to be in the register yet, so
+        their own records are not looked up.
+        """
+        if not records:
             return None
-        existing: list[PersonRecord] | None = None
-        if len(probes) <= _TARGETED_ROWS:
+        probes = None
+        existing = register
+        if existing is None and len(records) <= _TARGETED_ROWS:
+            probes = [_probe(facility, i, record) for i, record in enumerate(records)]
             existing = dedup_scan.targeted_inmates(probes)
         if existing is None:
-            existing = dedup_scan.load_inmates(Inmate.objects.active())
+            existing = cls.read_register()
         if not existing:
             return None
         own = set()
         numbers = {r.get("registration_number") for r in records if r.get("registration_number")}
         pks = {r.get("pk") or r.get("id") for r in records} - {None}
-        if numbers or pks:
+        if not new_records and (numbers or pks):
             own_query = Q(pk__in=pks) | Q(facility=facility, registration_number__in=numbers)
             own_rows = Inmate.objects.filter(own_query).values_list("pk", "registration_number")
             own = {(pk, number) for pk, number in own_rows}
-        return cls(records, probes, existing, {number: pk for pk, number in own}, threshold)
+        return cls(facility, records, probes, existing, {number: pk for pk, number in own}, threshold)
 
     def match(self) -> None:
         """Probe every row against the register (pure computation)."""
         index = MatchIndex(self.existing)
         self.existing = None  # the index holds what it needs
         found = self.found
-        for i, probe in enumerate(self.probes):
+        probes = self.probes or [_probe(self.facility, i, record) for i, record in enumerate(self.records)]
+        for i, probe in enumerate(probes):
             record = self.records[i]
             self_pks = {
                 record.get("pk"),

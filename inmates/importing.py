@@ -18,7 +18,6 @@ docs/imports.md.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import threading
@@ -30,7 +29,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, reset_queries, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -40,7 +39,7 @@ from simple_history.utils import bulk_update_with_history
 from inmates import nik as nik_rules
 from inmates.audit import access_log_record
 from inmates.dedup_hooks import SimilarSearch
-from inmates.imports_bulk import BackgroundCopy, FastInsert
+from inmates.imports_bulk import BackgroundCopy, FastInsert, InsertSelect
 from inmates.imports_columns import BY_FIELD, BY_KEY, DEFAULTS, FIELDS, MISSING, SPECS
 from inmates.models import AccessLog, CustodyEvent, Facility, Inmate, Region, User
 from voterreg.spreadsheets import CellError, HeaderMap, SheetRow, SpreadsheetError, normalize_key, read_rows
@@ -190,6 +189,7 @@ def inmates_import(
     check_import_scope(user=user, facility=facility)
     report = ImportReport(filename=filename, facility=facility.code, dry_run=dry_run)
     progress = progress or _no_progress
+    reason = (change_reason or gettext("Import %(file)s") % {"file": filename})[:100]
     try:
         reader = read_rows(source, filename, columns=SPECS)
     except SpreadsheetError as exc:
@@ -206,45 +206,117 @@ def inmates_import(
         report.ignored_columns = list(header.unmatched)
         checker = _Checker(facility=facility, user=user, header=header, report=report)
         total = reader.total_rows or 0
-        progress(CHECKING, 0, total)
+        writer = None if dry_run else _Writer(checker, reason=reason, progress=progress)
         try:
-            for chunk in _chunks(reader, CHUNK):
-                checker.check_chunk(chunk)
-                progress(CHECKING, report.rows, max(total, report.rows))
-        except SpreadsheetError as exc:
-            report.file_error(exc.message, exc.code)
+            if writer is not None and writer.can_stream and total > CHUNK:
+                _check_and_write(reader, checker, writer, total)
+            else:
+                _check(reader, checker, progress, total)
+                if report.has_errors or writer is None:
+                    if report.rows:
+                        checker.check_similar_people()
+                    return report
+                _write(checker, writer)
+        except _NothingWritten:
+            return report
+        except IntegrityError:
+            logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
+            report.file_error(
+                _(
+                    "Someone changed this facility's register while the file was being imported, so nothing "
+                    "was written. Import the file again."
+                ),
+                "concurrent_change",
+            )
+            return report
+        finally:
+            _sort_problems(report)
+    report.written = True
+    return report
+
+
+class _NothingWritten(Exception):
+    """The file has errors: the rows written so far are rolled back (streaming imports)."""
+
+
+def _check(reader: Iterable[SheetRow], checker: _Checker, progress: Progress, total: int) -> None:
+    """Phase one alone: every row checked, nothing written."""
+    report = checker.report
+    progress(CHECKING, 0, total)
+    try:
+        for chunk in _chunks(reader, CHUNK):
+            checker.check_chunk(chunk)
+            progress(CHECKING, report.rows, max(total, report.rows))
+    except SpreadsheetError as exc:
+        report.file_error(exc.message, exc.code)
+    _require_rows(report)
+
+
+def _require_rows(report: ImportReport) -> None:
     if report.rows == 0 and not report.has_errors:
         report.file_error(
             _("The file has column headers but no rows of data. Put one inmate per row below the headers."),
             "no_rows",
         )
-    if report.has_errors or dry_run:
-        if report.rows:
-            checker.check_similar_people()
-        _sort_problems(report)
-        return report
+
+
+def _write(checker: _Checker, writer: _Writer) -> None:
+    """Phase two after phase one: the checked file written in one transaction."""
+    progress, total = writer.progress, len(checker.new_rows) + len(checker.changed_rows)
+    progress(WRITING, 0, total)
     # Likely duplicates only warn: the rows are written while they are looked for.
     similar = checker.start_similar_people(background=True)
-    reason = change_reason or gettext("Import %(file)s") % {"file": filename}
     try:
-        try:
-            _write(checker, facility=facility, user=user, reason=reason[:100], progress=progress)
-        finally:
-            if similar is not None:
-                similar.finish()
-            _sort_problems(report)
-    except IntegrityError:
-        logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
-        report.file_error(
-            _(
-                "Someone changed this facility's register while the file was being imported, so nothing "
-                "was written. Import the file again."
-            ),
-            "concurrent_change",
-        )
-        return report
-    report.written = True
-    return report
+        with transaction.atomic(), writer:
+            writer.write_new(report_progress=True)
+            writer.write_changed(report_progress=True)
+    finally:
+        if similar is not None:
+            similar.finish()
+
+
+def _check_and_write(reader: Iterable[SheetRow], checker: _Checker, writer: _Writer, total: int) -> None:
+    """Both phases at once (PostgreSQL, files of more than one chunk).
+
+    One transaction: each chunk's new rows are sent to the database (a COPY
+    in the background) as soon as the chunk is checked, so the server stores
+    them while the next chunk is checked. The first error stops the writing;
+    the rest of the file is still checked, so that the report is complete,
+    and the transaction is rolled back: nothing is written. Changed records
+    are written at the end, as in :func:`_write`.
+    """
+    report = checker.report
+    progress = writer.progress
+    similar = None
+    try:
+        with transaction.atomic():
+            with writer:
+                checker.before_query = writer.ready
+                progress(WRITING, 0, total)
+                try:
+                    for chunk in _chunks(reader, CHUNK):
+                        checker.check_chunk(chunk)
+                        if not report.has_errors:
+                            if checker.register is None and len(checker.new_rows) > writer.sent:
+                                # Duplicate detection compares the new rows with the register as it
+                                # was before the import: read it before the first one is written.
+                                checker.read_register()
+                            # Ids for the rest of the file are taken at once (unused ones are skipped).
+                            writer.reserve = max(0, total - report.rows)
+                            writer.write_new(report_progress=False)
+                        progress(WRITING, report.rows, max(total, report.rows))
+                except SpreadsheetError as exc:
+                    report.file_error(exc.message, exc.code)
+                _require_rows(report)
+                if report.has_errors:
+                    raise _NothingWritten
+                writer.write_changed(report_progress=False)
+            similar = checker.start_similar_people(background=True)
+        # The matching ran while the transaction committed.
+    finally:
+        checker.before_query = _nothing
+        if similar is not None:
+            similar.finish()
 
 
 def _sort_problems(report: ImportReport) -> None:
@@ -252,6 +324,10 @@ def _sort_problems(report: ImportReport) -> None:
 
 
 def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def _nothing() -> None:
     return None
 
 
@@ -329,6 +405,11 @@ class _Checker:
         # rows as their primary key and only the changed fields.
         self.new_rows: list[tuple[int, tuple, list[str]]] = []
         self.changed_rows: list[tuple[int, dict[str, Any], list[str]]] = []
+        # Called before each query: while an import streams, the connection
+        # may be busy with a COPY in the background (_Writer.ready).
+        self.before_query: Callable[[], None] = _nothing
+        # The register as duplicate detection reads it, when read before any writing.
+        self.register: list | None = None
 
     # -- problems
 
@@ -436,6 +517,7 @@ class _Checker:
             if row.ok and (code := row.values.get("domicile_region_id")) and code not in self.region_levels
         }
         if wanted:
+            self.before_query()
             found = dict(Region.objects.filter(code__in=wanted).values_list("code", "level"))
             for code in wanted:
                 self.region_levels[code] = found.get(code)
@@ -474,6 +556,7 @@ class _Checker:
     @cached_property
     def registered_numbers(self) -> frozenset[str]:
         """The facility's registration numbers, read once: a chunk of new rows then needs no query."""
+        self.before_query()
         return frozenset(
             Inmate.objects.filter(facility=self.facility).values_list("registration_number", flat=True)
         )
@@ -484,6 +567,7 @@ class _Checker:
         numbers = [number for number in numbers if number in registered]
         if not numbers:
             return {}
+        self.before_query()
         found = Inmate.objects.filter(facility=self.facility, registration_number__in=numbers).values_list(
             "registration_number", "pk", *FIELDS
         )
@@ -566,6 +650,11 @@ class _Checker:
                 self.cell(row, "citizenship"),
             )
 
+    def read_register(self) -> None:
+        """Read the register for duplicate detection now, before the import writes anything."""
+        self.before_query()
+        self.register = SimilarSearch.read_register()
+
     def check_similar_people(self) -> None:
         """Rows about to be created that look like someone already registered (inmates/dedup_hooks.py)."""
         search = self.start_similar_people(background=False)
@@ -596,7 +685,7 @@ class _Checker:
             {key: values[i] for key, i in zip(keys, positions, strict=True)}
             for _n, values, _w in self.new_rows
         ]
-        search = SimilarSearch.prepare(self.facility, candidates)
+        search = SimilarSearch.prepare(self.facility, candidates, register=self.register, new_records=True)
         if search is None:
             return None
         return _SimilarPeople(self, search, background=background)
@@ -702,86 +791,141 @@ def _age(birth_date: datetime.date, today: datetime.date) -> int:
 # --- phase two: writing -------------------------------------------------------------
 
 
-def _write(
-    checker: _Checker, *, facility: Facility, user: User | None, reason: str, progress: Progress
-) -> None:
-    total = len(checker.new_rows) + len(checker.changed_rows)
-    progress(WRITING, 0, total)
-    done = 0
-    now = timezone.now()
-    user_id = user.pk if user is not None else None
-    history_model = Inmate.history.model
-    with transaction.atomic():
-        record_columns = ["facility_id", *FIELDS, "nik_warnings", "created_at", "updated_at"]
-        preallocate = connection.vendor == "postgresql"
-        inmates = FastInsert(Inmate, ["id", *record_columns] if preallocate else record_columns)
-        history = FastInsert(
-            history_model,
-            [
-                "id",
-                *record_columns,
-                "history_date",
-                "history_change_reason",
-                "history_type",
-                "history_user_id",
-            ],
+class _Writer:
+    """Writes what the checker found, in the caller's transaction.
+
+    New records go in through FastInsert with their ids known before they are
+    sent (from the id sequence on PostgreSQL, past the highest id on SQLite),
+    so each record's history row and admission event are built with it, with
+    no query in between. On PostgreSQL the COPY of a chunk runs in the
+    background (BackgroundCopy) while the next chunk is prepared or checked;
+    whoever needs the connection meanwhile calls :meth:`ready` first. Changed
+    records go through simple-history's ``bulk_update_with_history``: their
+    history rows carry the user and the import as the reason.
+    """
+
+    def __init__(self, checker: _Checker, *, reason: str, progress: Progress) -> None:
+        self.checker = checker
+        self.facility = checker.facility
+        self.user = checker.user
+        self.reason = reason
+        self.progress = progress
+        self.now = timezone.now()
+        user_id = self.user.pk if self.user is not None else None
+        # The server stores one chunk while Python works on the next: a check
+        # may run beside the writing (_check_and_write).
+        self.can_stream = connection.vendor == "postgresql"
+        self.inmates = FastInsert(
+            Inmate, ["id", "facility_id", *FIELDS, "nik_warnings", "created_at", "updated_at"]
         )
-        events = FastInsert(CustodyEvent, ["inmate_id", "kind", "date", "created_by_id", "created_at"])
-        # On PostgreSQL the new records' ids are taken from their sequence at
-        # once, so a chunk's records, history rows and admission events are
-        # built without asking the database, and the COPY of one chunk runs in
-        # the background while the next is built.
-        new_ids = iter(_next_ids(Inmate, len(checker.new_rows))) if preallocate and checker.new_rows else None
-        with BackgroundCopy() if preallocate else contextlib.nullcontext() as copier:
-            for batch in _chunks(checker.new_rows, CHUNK):
-                records = []
-                for _number, values, warnings in batch:
-                    record = dict(zip(FIELDS, values, strict=True))
-                    record.update(
-                        facility_id=facility.pk, nik_warnings=warnings, created_at=now, updated_at=now
-                    )
-                    records.append(record)
-                if new_ids is not None:
-                    for record in records:
-                        record["id"] = next(new_ids)
-                else:
-                    inmates.insert(records)
-                    ids = dict(
-                        Inmate.objects.filter(
-                            facility=facility,
-                            registration_number__in=[r["registration_number"] for r in records],
-                        ).values_list("registration_number", "pk")
-                    )
-                    for record in records:
-                        record["id"] = ids[record["registration_number"]]
-                for record in records:
-                    # The history row is the record plus these (the inserters read their own columns).
-                    record.update(
-                        history_date=now,
-                        history_change_reason=reason,
-                        history_type="+",
-                        history_user_id=user_id,
-                    )
-                history_rows = records
-                event_rows = [
-                    {
-                        "inmate_id": record["id"],
-                        "kind": CustodyEvent.Kind.ADMISSION.value,
-                        "date": record["admission_date"],
-                        "created_by_id": user_id,
-                        "created_at": now,
-                    }
-                    for record in records
-                ]
-                if copier is not None:
-                    copier.send([(inmates, records), (history, history_rows), (events, event_rows)])
-                else:
-                    history.insert(history_rows)
-                    events.insert(event_rows)
-                done += len(batch)
-                progress(WRITING, done, total)
-                _forget_queries()
-        for batch in _chunks(checker.changed_rows, CHUNK):
+        # Each new record's history row and admission event are built by the database from the record.
+        self.history = InsertSelect(
+            Inmate.history.model,
+            Inmate,
+            from_source={field.attname: field.attname for field in Inmate._meta.concrete_fields},
+            values={
+                "history_date": self.now,
+                "history_change_reason": reason,
+                "history_type": "+",
+                "history_user_id": user_id,
+            },
+        )
+        self.events = InsertSelect(
+            CustodyEvent,
+            Inmate,
+            from_source={"inmate_id": "id", "date": "admission_date"},
+            values={
+                "kind": CustodyEvent.Kind.ADMISSION.value,
+                "created_by_id": user_id,
+                "created_at": self.now,
+            },
+        )
+        self.copier: BackgroundCopy | None = None
+        self.ids: list[int] = []  # taken, not used yet
+        self.reserve = 0  # ids worth taking at once (rows of the file still to come)
+        self.sent = 0  # checker.new_rows[:sent] are written
+        self.written = 0  # new and changed, for the progress bar
+
+    def __enter__(self) -> _Writer:
+        if self.can_stream:
+            self.copier = BackgroundCopy().__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        copier, self.copier = self.copier, None
+        if copier is not None:
+            copier.__exit__(*exc_info)
+
+    def ready(self) -> None:
+        """Wait until the connection is free (the COPY in the background has ended)."""
+        if self.copier is not None:
+            self.copier.wait()
+
+    @property
+    def total(self) -> int:
+        return len(self.checker.new_rows) + len(self.checker.changed_rows)
+
+    def write_new(self, *, report_progress: bool) -> None:
+        """Write the checker's new rows that are not written yet."""
+        pending = self.checker.new_rows[self.sent :]
+        if not pending:
+            return
+        if len(self.ids) < len(pending):
+            self.ids += self._take_ids(max(len(pending) - len(self.ids), self.reserve))
+        ids = iter(self.ids[: len(pending)])
+        self.ids = self.ids[len(pending) :]
+        now, facility_id = self.now, self.facility.pk
+        for batch in _chunks(pending, CHUNK):
+            records = []
+            for _number, values, warnings in batch:
+                record = dict(zip(FIELDS, values, strict=True))
+                record.update(
+                    id=next(ids),
+                    facility_id=facility_id,
+                    nik_warnings=warnings,
+                    created_at=now,
+                    updated_at=now,
+                )
+                records.append(record)
+            pks = [record["id"] for record in records]
+            derived = [self.history.for_pks(pks), self.events.for_pks(pks)]
+            if self.copier is not None:
+                self.copier.send([(self.inmates, records)], then=derived)
+            else:
+                self.inmates.insert(records)
+                with connection.cursor() as cursor:
+                    for sql, params in derived:
+                        cursor.execute(sql, params)
+            self.sent += len(batch)
+            self._written(len(batch), report_progress)
+
+    def _take_ids(self, count: int) -> list[int]:
+        """``count`` unused ids of Inmate, in increasing order."""
+        self.ready()
+        table = Inmate._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [table, count],
+                )
+                return [row[0] for row in cursor.fetchall()]
+            # SQLite: the import's transaction holds the database's write lock
+            # (transaction_mode IMMEDIATE), so nobody else takes these ids; the
+            # id of a deleted record (AUTOINCREMENT's sqlite_sequence) is not reused.
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0), "  # noqa: S608
+                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+                [table],
+            )
+            first = cursor.fetchone()[0] + 1
+            return list(range(first, first + count))
+
+    def write_changed(self, *, report_progress: bool) -> None:
+        """Update the changed records (locked first: a concurrent edit waits, then is not lost)."""
+        self.ready()
+        now, user = self.now, self.user
+        for batch in _chunks(self.checker.changed_rows, CHUNK):
             current = Inmate.objects.select_for_update().in_bulk([pk for pk, _changes, _warnings in batch])
             changed: list[Inmate] = []
             fields = {"nik_warnings", "updated_at"}
@@ -801,29 +945,23 @@ def _write(
                 fields=sorted(fields),
                 batch_size=CHUNK,
                 default_user=user,
-                default_change_reason=reason,
+                default_change_reason=self.reason,
                 default_date=now,
             )
-            done += len(batch)
-            progress(WRITING, done, total)
-            _forget_queries()
+            self._written(len(batch), report_progress)
         access_log_record(
             user=user,
             action=AccessLog.Action.IMPORT,
-            target=reason,
-            facility=facility,
-            details={"created": len(checker.new_rows), "updated": len(checker.changed_rows)},
+            target=self.reason,
+            facility=self.facility,
+            details={"created": len(self.checker.new_rows), "updated": len(self.checker.changed_rows)},
         )
 
-
-def _next_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` values of the model's id sequence (PostgreSQL), in increasing order."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-        )
-        return [row[0] for row in cursor.fetchall()]
+    def _written(self, count: int, report_progress: bool) -> None:
+        self.written += count
+        if report_progress:
+            self.progress(WRITING, self.written, self.total)
+        _forget_queries()
 
 
 def _forget_queries() -> None:

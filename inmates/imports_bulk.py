@@ -10,7 +10,9 @@ that is most of the import's time. Here:
 * only dates, date-times and JSON are adapted for the database, and each
   distinct value once (an import repeats few dates and one timestamp);
 * PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (text format),
-  SQLite through ``executemany``, other databases through multi-row INSERTs.
+  SQLite through ``executemany``, other databases through multi-row INSERTs;
+* rows that are copies of rows just inserted (history rows, admission events)
+  are built by the database itself: ``INSERT ... SELECT`` (:class:`InsertSelect`).
 
 The columns come from the model's ``_meta``, so a field added to Inmate later
 is written with its default without touching this module.
@@ -174,9 +176,74 @@ class FastInsert:
         return count, buffer
 
 
+class InsertSelect:
+    """``INSERT INTO target SELECT ... FROM source WHERE ...``: rows derived from rows already inserted.
+
+    ``from_source`` maps target attnames to source attnames (the source row's
+    values), ``values`` gives target attnames a constant (one value for every
+    row); the target's other columns take their defaults. No row passes
+    through Python.
+    """
+
+    def __init__(
+        self,
+        target: type[models.Model],
+        source: type[models.Model],
+        *,
+        from_source: Mapping[str, str],
+        values: Mapping[str, Any],
+        connection=None,
+    ) -> None:
+        self.connection = connection = connection or default_connection
+        quote = connection.ops.quote_name
+        source_columns = {field.attname: field.column for field in source._meta.concrete_fields}
+        columns, expressions, self.params = [], [], []
+        for field in target._meta.concrete_fields:
+            name = field.attname
+            if name in from_source:
+                expression = f"{quote(source._meta.db_table)}.{quote(source_columns[from_source[name]])}"
+            elif name in values:
+                expression = "%s"
+                self.params.append(field.get_db_prep_save(values[name], connection))
+            elif field.primary_key and isinstance(field, models.AutoField | models.BigAutoField):
+                continue
+            elif _has_default(field):
+                expression = "%s"
+                self.params.append(field.get_db_prep_save(field.get_default(), connection))
+            else:
+                raise ValueError(f"{target.__name__}.{name} needs a value: map it or give it")
+            columns.append(quote(field.column))
+            expressions.append(expression)
+        self.sql = (
+            f"INSERT INTO {quote(target._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(expressions)} FROM {quote(source._meta.db_table)}"
+        )
+        self.pk_column = f"{quote(source._meta.db_table)}.{quote(source._meta.pk.column)}"
+
+    def for_pks(self, pks: Sequence[int]) -> tuple[str, list[Any]]:
+        """The statement and its parameters for the source rows with these primary keys."""
+        if self.connection.vendor == "postgresql":
+            return f"{self.sql} WHERE {self.pk_column} = ANY(%s)", [*self.params, list(pks)]
+        first, last = min(pks), max(pks)
+        if last - first + 1 == len(pks):  # a range (ids taken together): no parameter per row
+            return f"{self.sql} WHERE {self.pk_column} BETWEEN %s AND %s", [*self.params, first, last]
+        marks = ", ".join(["%s"] * len(pks))
+        return f"{self.sql} WHERE {self.pk_column} IN ({marks})", [*self.params, *pks]
+
+    def insert(self, pks: Sequence[int]) -> None:
+        sql, params = self.for_pks(pks)
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
 def _send_copy(raw_cursor: Any, sql: str, buffer: io.StringIO) -> None:
     if hasattr(raw_cursor, "copy_expert"):  # psycopg2
-        raw_cursor.copy_expert(sql, buffer)
+        # All the data in one read: psycopg2 takes the GIL for each read, and
+        # in a background thread (BackgroundCopy) each wait for the GIL can
+        # last a whole switch interval while the main thread computes.
+        size = buffer.seek(0, io.SEEK_END)
+        buffer.seek(0)
+        raw_cursor.copy_expert(sql, buffer, size=max(size, 8192))
     else:  # psycopg 3
         with raw_cursor.copy(sql) as copy:
             copy.write(buffer.getvalue())
@@ -201,18 +268,27 @@ class BackgroundCopy:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
         self.pending: Future | None = None
 
-    def send(self, parts: Sequence[tuple[FastInsert, Iterable[Mapping[str, Any]]]]) -> None:
-        """COPY each (inserter, rows) in order, in the background; the CSV is built here, now."""
+    def send(
+        self,
+        parts: Sequence[tuple[FastInsert, Iterable[Mapping[str, Any]]]],
+        then: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> None:
+        """COPY each (inserter, rows) in order, then run the ``then`` statements, in the background.
+
+        The CSV is built here, now; the statements take psycopg2's parameters (``%s``).
+        """
         data = [(inserter.copy_sql, *inserter.copy_data(rows)) for inserter, rows in parts]
         self.wait()
         self.pending = self.pool.submit(
-            self._copy_all, [(sql, buffer) for sql, count, buffer in data if count]
+            self._copy_all, [(sql, buffer) for sql, count, buffer in data if count], list(then)
         )
 
-    def _copy_all(self, data: list[tuple[str, io.StringIO]]) -> None:
+    def _copy_all(self, data: list[tuple[str, io.StringIO]], then: list[tuple[str, Sequence[Any]]]) -> None:
         with self.raw.cursor() as cursor:
             for sql, buffer in data:
                 _send_copy(cursor, sql, buffer)
+            for sql, params in then:
+                cursor.execute(sql, params)
 
     def wait(self) -> None:
         pending, self.pending = self.pending, None

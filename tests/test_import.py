@@ -570,6 +570,100 @@ def test_an_error_on_the_last_row_leaves_the_database_untouched(
     assert (Inmate.objects.count(), Inmate.history.count(), CustodyEvent.objects.count()) == before
 
 
+# Files of several chunks: on PostgreSQL each chunk is written as soon as it is
+# checked (importing._check_and_write), inside the one transaction.
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK", 4)
+
+
+def test_a_file_of_several_chunks_creates_every_record_with_its_history_and_event(
+    tmp_path, blora, rutan_blora_officer, small_chunks
+):
+    report = run(write_xlsx(tmp_path / "wbp.xlsx", people(10)), blora, rutan_blora_officer)
+
+    assert (report.created, report.errors, report.written) == (10, 0, True)
+    inmates = Inmate.objects.filter(facility=blora)
+    assert sorted(inmates.values_list("registration_number", flat=True)) == [
+        f"AI.{n:03d}/2023" for n in range(1, 11)
+    ]
+    versions = Inmate.history.filter(id__in=inmates.values("pk"))
+    assert sorted(
+        versions.values_list("id", "history_type", "history_user", "history_change_reason")
+    ) == sorted(
+        (pk, "+", rutan_blora_officer.pk, "Import wbp.xlsx") for pk in inmates.values_list("pk", flat=True)
+    )
+    assert sorted(
+        CustodyEvent.objects.filter(inmate__facility=blora).values_list("inmate_id", "kind")
+    ) == sorted((pk, "admission") for pk in inmates.values_list("pk", flat=True))
+
+
+def test_an_error_in_the_last_chunk_leaves_the_database_untouched(
+    tmp_path, blora, rutan_blora_officer, blora_inmate, small_chunks
+):
+    rows = people(10)
+    rows[0]["Blok/Kamar"] = "Z"  # an update of blora_inmate, written after the last chunk
+    rows[-1]["Tanggal Masuk"] = "31-02-2023"
+    before = (Inmate.objects.count(), Inmate.history.count(), CustodyEvent.objects.count())
+
+    report = run(write_xlsx(tmp_path / "wbp.xlsx", rows), blora, rutan_blora_officer)
+
+    assert [(p.row, p.code) for p in problems(report, "error")] == [(11, "date_invalid")]
+    assert report.written is False
+    assert (Inmate.objects.count(), Inmate.history.count(), CustodyEvent.objects.count()) == before
+    blora_inmate.refresh_from_db()
+    assert blora_inmate.cell_block != "Z"
+
+
+def test_a_file_of_several_chunks_creates_and_updates(tmp_path, blora, rutan_blora_officer, small_chunks):
+    rows = people(6)
+    run(write_xlsx(tmp_path / "v1.xlsx", rows), blora, rutan_blora_officer)
+    rows[5]["Blok/Kamar"] = "Z"
+
+    report = run(
+        write_xlsx(tmp_path / "v2.xlsx", rows + [person(n) for n in range(7, 12)]), blora, rutan_blora_officer
+    )
+
+    assert (report.created, report.updated, report.unchanged) == (5, 1, 5)
+    assert Inmate.objects.get(registration_number="AI.006/2023").cell_block == "Z"
+    assert Inmate.objects.filter(facility=blora).count() == 11
+
+
+def test_in_a_file_of_several_chunks_only_the_known_person_is_flagged_as_similar(
+    tmp_path, blora, rutan_blora_officer, blora_inmate, small_chunks
+):
+    # The register is read before the first chunk is written: the file's own
+    # rows are not "similar people" of themselves.
+    rows = [person(n) for n in range(2, 11)]
+    rows[5] = person(
+        7,
+        NIK=blora_inmate.nik,
+        NKK=blora_inmate.nkk,
+        **{"Nama Lengkap": "Slamet Riyadi", "Tanggal Lahir": "17-08-1990", "Kode Wilayah": "33.16.01.2001"},
+    )
+
+    report = run(write_xlsx(tmp_path / "wbp.xlsx", rows), blora, rutan_blora_officer)
+
+    assert report.created == 9
+    assert [p.row for p in report.problems if p.code == "similar_person"] == [7]
+
+
+def test_a_new_record_never_takes_the_id_of_a_deleted_one(tmp_path, blora, rutan_blora_officer):
+    run(write_xlsx(tmp_path / "v1.xlsx", people(2)), blora, rutan_blora_officer)
+    last = Inmate.objects.order_by("pk").last()
+    deleted_pk = last.pk
+    CustodyEvent.objects.filter(inmate=last).delete()
+    last.delete()
+
+    run(write_xlsx(tmp_path / "v2.xlsx", [person(3)]), blora, rutan_blora_officer)
+
+    new = Inmate.objects.get(registration_number="AI.003/2023")
+    assert new.pk > deleted_pk
+    assert [version.history_type for version in new.history.all()] == ["+"]
+
+
 def test_re_importing_the_same_file_changes_nothing(tmp_path, blora, rutan_blora_officer):
     path = write_xlsx(tmp_path / "wbp.xlsx", people(12))
     run(path, blora, rutan_blora_officer)

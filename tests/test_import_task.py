@@ -9,7 +9,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import translation
 
 from inmates import importing
@@ -120,7 +120,11 @@ def test_the_job_reports_progress_while_checking_and_writing(
         import_job_confirm(job=job, user=rutan_blora_officer)
 
     checking = [(done, total) for phase, done, total, _stored in seen if phase == "checking"]
-    assert checking == [(0, 25), (10, 25), (20, 25), (25, 25)] * 2  # preview, then the confirmed run
+    if connection.vendor == "postgresql":
+        # A confirmed file of several chunks is written while it is checked: its run is all "writing".
+        assert checking == [(0, 25), (10, 25), (20, 25), (25, 25)]  # the preview
+    else:
+        assert checking == [(0, 25), (10, 25), (20, 25), (25, 25)] * 2  # preview, then the confirmed run
     assert all(stored == (phase, done, total) for phase, done, total, stored in seen if phase == "checking")
     writing = [(done, total) for phase, done, total, _stored in seen if phase == "writing"]
     assert writing == [(0, 25), (10, 25), (20, 25), (25, 25)]

@@ -265,8 +265,11 @@ class Inmate(models.Model):
         HAS = "S", _("Has KTP-el (S)")
         HAS_NOT = "B", _("No KTP-el yet (B)")
 
+    # No index of its own: the unique (facility, registration number) and the
+    # indexes in Meta lead with it. Each index the register carries is paid for
+    # on every imported row (docs/imports.md).
     facility = models.ForeignKey(
-        Facility, verbose_name=_("facility"), on_delete=models.PROTECT, related_name="inmates"
+        Facility, verbose_name=_("facility"), on_delete=models.PROTECT, related_name="inmates", db_index=False
     )
     registration_number = models.CharField(
         _("registration number"), max_length=50, help_text=_("Facility register number, e.g. AI.123/2023.")
@@ -274,7 +277,7 @@ class Inmate(models.Model):
     # NULL, not "": an absent NIK is "unknown", and never equal to another absent one.
     nik = models.CharField(_("NIK"), max_length=16, null=True, blank=True, db_index=True)  # noqa: DJ001
     nkk = models.CharField(_("NKK"), max_length=16, blank=True)
-    full_name = models.CharField(_("full name"), max_length=150, db_index=True)
+    full_name = models.CharField(_("full name"), max_length=150)
     birth_place = models.CharField(_("birth place"), max_length=100, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True, db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
@@ -292,6 +295,7 @@ class Inmate(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # indexed in Meta: no pattern (LIKE) index, nothing searches codes by prefix
         help_text=_("Village or district code of the home address (Kemendagri)."),
     )
     custody_type = models.CharField(_("custody type"), max_length=10, choices=CustodyType.choices)
@@ -319,7 +323,6 @@ class Inmate(models.Model):
         choices=CustodyStatus.choices,
         default=CustodyStatus.IN_CUSTODY,
         editable=False,
-        db_index=True,
         help_text=_("Derived from the custody events."),
     )
     nik_warnings = models.JSONField(_("data warnings"), default=list, blank=True, editable=False)
@@ -361,7 +364,15 @@ class Inmate(models.Model):
                 | Q(expected_release_date__gte=models.F("admission_date")),
             ),
         ]
-        indexes = [models.Index(fields=["facility", "custody_status"], name="inmate_facility_status_idx")]
+        # Plain B-tree indexes: db_index on a CharField would add a pattern
+        # (LIKE) index on PostgreSQL, which no query here uses. Name searches
+        # use the trigram indexes of migration 0005.
+        indexes = [
+            models.Index(fields=["facility", "custody_status"], name="inmate_facility_status_idx"),
+            models.Index(fields=["full_name"], name="inmate_full_name_idx"),
+            models.Index(fields=["custody_status"], name="inmate_custody_status_idx"),
+            models.Index(fields=["domicile_region"], name="inmate_domicile_region_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.registration_number})"
