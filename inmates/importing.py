@@ -876,18 +876,12 @@ class _Writer:
         self.ids = self.ids[len(pending) :]
         now, facility_id = self.now, self.facility.pk
         for batch in _chunks(pending, CHUNK):
-            records = []
-            for _number, values, warnings in batch:
-                record = dict(zip(FIELDS, values, strict=True))
-                record.update(
-                    id=next(ids),
-                    facility_id=facility_id,
-                    nik_warnings=warnings,
-                    created_at=now,
-                    updated_at=now,
-                )
-                records.append(record)
-            pks = [record["id"] for record in records]
+            pks = [next(ids) for _row in batch]
+            # In the inserter's column order (FIELDS is the order of the checker's values).
+            records = [
+                (pk, facility_id, *values, warnings, now, now)
+                for pk, (_number, values, warnings) in zip(pks, batch, strict=True)
+            ]
             derived = [self.history.for_pks(pks), self.events.for_pks(pks)]
             if self.copier is not None:
                 self.copier.send([(self.inmates, records)], then=derived)

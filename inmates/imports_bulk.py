@@ -5,8 +5,8 @@ field's ``get_db_prep_save`` and needs model instances (simple-history's
 ``bulk_history_create`` builds a second instance per row); at 100,000 rows
 that is most of the import's time. Here:
 
-* a row is a dict keyed by attname; the columns a caller gives are read in one
-  ``itemgetter`` call, the others take the model's default (computed once);
+* a row is a tuple of the values of the columns the caller names, in that
+  order; the other columns take the model's default (computed once);
 * only dates, date-times and JSON are adapted for the database, and each
   distinct value once (an import repeats few dates and one timestamp);
 * PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (text format),
@@ -26,7 +26,6 @@ import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from operator import itemgetter
 from typing import Any
 
 from django.db import connection as default_connection
@@ -42,7 +41,7 @@ _COPY_NULL = "\\N"
 
 
 class FastInsert:
-    """INSERT rows of one model; each row a dict with (at least) the ``given`` attnames."""
+    """INSERT rows of one model; each row a sequence of the ``given`` attnames' values, in that order."""
 
     def __init__(self, model: type[models.Model], given: Sequence[str], *, connection=None) -> None:
         self.connection = connection or default_connection
@@ -61,10 +60,9 @@ class FastInsert:
         missing = [name for name in rest if not _has_default(fields[name])]
         if missing:
             raise ValueError(f"{model.__name__}.{missing} need a value: add them to the given columns")
-        # Given columns first, then the defaulted ones: a row is getter(row) + tail.
+        # Given columns first, then the defaulted ones: a row's values are row + tail.
         self.fields = [fields[name] for name in (*given, *rest)]
         self.width = len(given)
-        self.getter = itemgetter(*given) if len(given) > 1 else (lambda row, name=given[0]: (row[name],))
         self.tail_raw = [fields[name].get_default() for name in rest]
         self.tail = [
             self._adapt(fields[name])(value) for name, value in zip(rest, self.tail_raw, strict=True)
@@ -104,12 +102,12 @@ class FastInsert:
         return adapt
 
     def params(self, row: Mapping[str, Any]) -> list[Any]:
-        values = [*self.getter(row), *self.tail]
+        values = [*row, *self.tail]
         for position, adapt in self.adapters:
             values[position] = adapt(values[position])
         return values
 
-    def insert(self, rows: Iterable[Mapping[str, Any]]) -> int:
+    def insert(self, rows: Iterable[Sequence[Any]]) -> int:
         if self.connection.vendor == "postgresql":
             return self._copy(rows)
         params = [self.params(row) for row in rows]
@@ -130,7 +128,7 @@ class FastInsert:
 
     # -- PostgreSQL COPY -------------------------------------------------------------
 
-    def _copy(self, rows: Iterable[Mapping[str, Any]]) -> int:
+    def _copy(self, rows: Iterable[Sequence[Any]]) -> int:
         """COPY in CSV format (written by the csv module, in C); NULL is an unquoted \\N."""
         count, buffer = self.copy_data(rows)
         if not count:
@@ -146,7 +144,7 @@ class FastInsert:
     def copy_sql(self) -> str:
         return f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
 
-    def copy_data(self, rows: Iterable[Mapping[str, Any]]) -> tuple[int, io.StringIO]:
+    def copy_data(self, rows: Iterable[Sequence[Any]]) -> tuple[int, io.StringIO]:
         """(row count, the rows as COPY CSV): pure Python, no database.
 
         Dates and date-times are written by str() (ISO 8601 with the offset),
@@ -162,10 +160,9 @@ class FastInsert:
         ]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        getter = self.getter
         count = 0
         for row in rows:
-            values = [_COPY_NULL if value is None else value for value in getter(row)]
+            values = [_COPY_NULL if value is None else value for value in row]
             for position in json_positions:
                 if values[position] is not _COPY_NULL:
                     values[position] = dump(values[position])
@@ -230,11 +227,6 @@ class InsertSelect:
         marks = ", ".join(["%s"] * len(pks))
         return f"{self.sql} WHERE {self.pk_column} IN ({marks})", [*self.params, *pks]
 
-    def insert(self, pks: Sequence[int]) -> None:
-        sql, params = self.for_pks(pks)
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-
 
 def _send_copy(raw_cursor: Any, sql: str, buffer: io.StringIO) -> None:
     if hasattr(raw_cursor, "copy_expert"):  # psycopg2
@@ -270,7 +262,7 @@ class BackgroundCopy:
 
     def send(
         self,
-        parts: Sequence[tuple[FastInsert, Iterable[Mapping[str, Any]]]],
+        parts: Sequence[tuple[FastInsert, Iterable[Sequence[Any]]]],
         then: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> None:
         """COPY each (inserter, rows) in order, then run the ``then`` statements, in the background.

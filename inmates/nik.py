@@ -69,6 +69,8 @@ def normalize(raw: object) -> str | None:
     """
     if raw is None:
         return None
+    if type(raw) is str and len(raw) == NIK_LENGTH and raw.isdigit() and raw.isascii():
+        return raw  # already clean: the common case, checked first
     if isinstance(raw, bool):
         raise NikError("not_digits", str(_("NIK/NKK must contain 16 digits.")))
     if isinstance(raw, (int, float)):
