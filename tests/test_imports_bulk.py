@@ -58,4 +58,6 @@ def test_rows_are_built_only_for_the_given_ids(three_inmates, rutan_blora_office
 
 def test_a_column_without_value_or_default_is_refused():
     with pytest.raises(ValueError, match="inmate_id"):
-        InsertSelect(CustodyEvent, Inmate, from_source={"date": "admission_date"}, values={"kind": "admission"})
+        InsertSelect(
+            CustodyEvent, Inmate, from_source={"date": "admission_date"}, values={"kind": "admission"}
+        )
