@@ -842,7 +842,7 @@ class _Writer:
         )
         self.copier: BackgroundCopy | None = None
         self.ids: list[int] = []  # taken, not used yet
-        self.reserve = 0  # ids worth taking at once (rows of the file still to come)
+        self.reserve = 0  # ids worth taking beyond those needed now (rows of the file still to come)
         self.sent = 0  # checker.new_rows[:sent] are written
         self.written = 0  # new and changed, for the progress bar
 
@@ -871,7 +871,7 @@ class _Writer:
         if not pending:
             return
         if len(self.ids) < len(pending):
-            self.ids += self._take_ids(max(len(pending) - len(self.ids), self.reserve))
+            self.ids += self._take_ids(len(pending) - len(self.ids) + self.reserve)
         ids = iter(self.ids[: len(pending)])
         self.ids = self.ids[len(pending) :]
         now, facility_id = self.now, self.facility.pk
