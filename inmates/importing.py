@@ -262,8 +262,7 @@ def _require_rows(report: ImportReport) -> None:
 
 def _write(checker: _Checker, writer: _Writer) -> None:
     """Phase two after phase one: the checked file written in one transaction."""
-    progress, total = writer.progress, len(checker.new_rows) + len(checker.changed_rows)
-    progress(WRITING, 0, total)
+    writer.progress(WRITING, 0, writer.total)
     # Likely duplicates only warn: the rows are written while they are looked for.
     similar = checker.start_similar_people(background=True)
     try:

@@ -9,8 +9,9 @@ that is most of the import's time. Here:
   order; the other columns take the model's default (computed once);
 * only dates, date-times and JSON are adapted for the database, and each
   distinct value once (an import repeats few dates and one timestamp);
-* PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (text format),
-  SQLite through ``executemany``, other databases through multi-row INSERTs;
+* PostgreSQL receives the rows through ``COPY ... FROM STDIN`` (CSV format,
+  sent from a helper thread: :class:`BackgroundCopy`), SQLite through
+  ``executemany``, other databases through multi-row INSERTs;
 * rows that are copies of rows just inserted (history rows, admission events)
   are built by the database itself: ``INSERT ... SELECT`` (:class:`InsertSelect`).
 
@@ -101,15 +102,14 @@ class FastInsert:
 
         return adapt
 
-    def params(self, row: Mapping[str, Any]) -> list[Any]:
+    def params(self, row: Sequence[Any]) -> list[Any]:
         values = [*row, *self.tail]
         for position, adapt in self.adapters:
             values[position] = adapt(values[position])
         return values
 
     def insert(self, rows: Iterable[Sequence[Any]]) -> int:
-        if self.connection.vendor == "postgresql":
-            return self._copy(rows)
+        """INSERT now (PostgreSQL's COPY goes through :class:`BackgroundCopy`)."""
         params = [self.params(row) for row in rows]
         if not params:
             return 0
@@ -126,19 +126,7 @@ class FastInsert:
                     cursor.execute(sql, [value for row in batch for value in row])
         return len(params)
 
-    # -- PostgreSQL COPY -------------------------------------------------------------
-
-    def _copy(self, rows: Iterable[Sequence[Any]]) -> int:
-        """COPY in CSV format (written by the csv module, in C); NULL is an unquoted \\N."""
-        count, buffer = self.copy_data(rows)
-        if not count:
-            return 0
-        # The raw cursor bypasses Django's error translation: without this a
-        # unique violation from a concurrent import escapes as a psycopg2
-        # error instead of the IntegrityError the importer reports.
-        with self.connection.cursor() as cursor, self.connection.wrap_database_errors:
-            _send_copy(cursor.cursor, self.copy_sql, buffer)
-        return count
+    # -- PostgreSQL COPY (sent by BackgroundCopy) --------------------------------------
 
     @property
     def copy_sql(self) -> str:
