@@ -16,6 +16,7 @@ translations: install
 	msgcat --use-first locale/fragments/*.po locale/id/LC_MESSAGES/django.po -o /tmp/voterreg-known.po
 	msgmerge --quiet --no-fuzzy-matching -o locale/id/LC_MESSAGES/django.po /tmp/voterreg-known.po locale/id/LC_MESSAGES/django.po
 	@echo "untranslated: $$(msgattrib --untranslated --no-obsolete locale/id/LC_MESSAGES/django.po | grep -c '^msgid' || true)"
+	@echo "fuzzy: $$(msgattrib --only-fuzzy --no-obsolete locale/id/LC_MESSAGES/django.po | grep -c '^msgid' || true)"
 
 .PHONY: run install migrate messages translations demo worker serve test test-sqlite test-postgres lint bench bench-scale clean
 

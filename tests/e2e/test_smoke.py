@@ -28,3 +28,19 @@ def test_rutan_officer_adds_an_inmate_and_reads_its_history(
     page.wait_for_load_state()
     shots("history")
     assert "rutan_blora" in page.content()
+
+
+def test_the_language_menu_switches_to_english_and_back(page, live_server, login, shots, rutan_blora_officer):
+    login("rutan_blora")
+    assert page.locator("html").get_attribute("lang") == "id"
+    page.select_option("#language-select", "en")
+    page.click("#language-submit")
+    page.wait_for_load_state()
+    shots("english")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#user-tools").inner_text().upper().startswith("WELCOME")
+    page.select_option("#language-select", "id")
+    page.click("#language-submit")
+    page.wait_for_load_state()
+    shots("indonesian again")
+    assert page.locator("#user-tools").inner_text().upper().startswith("SELAMAT DATANG")
