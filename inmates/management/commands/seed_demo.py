@@ -6,8 +6,10 @@ from django.utils.module_loading import import_string
 SEEDERS = ["inmates.demo.seed_demo"]
 OPTIONAL_SEEDERS = [
     "tps.demo_elections.seed_demo",
-    "tps.demo_stations.seed_demo",
+    # Duplicates (and the inmates they add) before TPS planning, so the plan
+    # covers every demo voter and a second run finds nothing to change.
     "inmates.demo_dedup.seed_demo",
+    "tps.demo_stations.seed_demo",
 ]
 
 
