@@ -23,6 +23,10 @@ from django.utils.translation import gettext_lazy as _
 NIK_LENGTH = 16
 _SEPARATORS = re.compile(r"[\s.\-_/]+")
 _SCIENTIFIC = re.compile(r"^\d+([.,]\d+)?[eE][+]?\d+$")
+# A number as a spreadsheet shows or exports it: thousands groups
+# ("3.316.011.708.900.000", "3,316,011,708,900,000") or a decimal part of zeros
+# ("3316011708900001.0"). Its 16th digit cannot be trusted.
+_NUMBER_SHAPED = re.compile(r"^\d{1,3}([.,])\d{3}(\1\d{3}){3,}$|^\d+[.,]0+$")
 
 
 class NikError(ValueError):
@@ -63,9 +67,10 @@ def normalize(raw: object) -> str | None:
     """Return the 16-digit string, ``None`` for an empty value, or raise ``NikError``.
 
     Accepts the habits of real spreadsheets: spaces, dots or dashes between
-    groups, a leading apostrophe (Excel's "store as text" marker). A value in
-    scientific notation was typed as a number and has lost its 16th digit:
-    it is refused with a message that says how to fix it.
+    groups, a leading apostrophe (Excel's "store as text" marker), a CSV's
+    ``="…"``. A value in scientific notation, with thousands separators or with
+    a ``.0`` was typed as a number and has lost its 16th digit: it is refused
+    with a message that says how to fix it.
     """
     if raw is None:
         return None
@@ -76,9 +81,11 @@ def normalize(raw: object) -> str | None:
     if isinstance(raw, (int, float)):
         raise NikError("stored_as_number", str(STORED_AS_NUMBER_MESSAGE))
     value = str(raw).strip().lstrip("'").strip()
+    if value.startswith('="') and value.endswith('"'):
+        value = value[2:-1].strip()  # a CSV's ="…", which keeps a number as text
     if not value:
         return None
-    if _SCIENTIFIC.match(value):
+    if _SCIENTIFIC.match(value) or _NUMBER_SHAPED.match(value):
         raise NikError("stored_as_number", str(STORED_AS_NUMBER_MESSAGE))
     value = _SEPARATORS.sub("", value)
     if not value.isdigit() or not value.isascii():

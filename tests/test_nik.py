@@ -23,6 +23,7 @@ def test_normalize_keeps_a_clean_nik():
         "3316 0117 0890 0001",
         "33.16.01.170890.0001",
         "3316-0117-0890-0001",
+        '="3316011708900001"',
     ],
 )
 def test_normalize_strips_spreadsheet_habits(raw):
@@ -48,7 +49,18 @@ def test_normalize_rejects_letters():
     assert exc.value.code == "not_digits"
 
 
-@pytest.mark.parametrize("raw", [3.31601170890000e15, 3316011708900001, "3.31601E+15", "3,31601E+15"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        3.31601170890000e15,
+        3316011708900001,
+        "3.31601E+15",
+        "3,31601E+15",
+        "3316011708900001.0",
+        "3.316.011.708.900.000",
+        "3,316,011,708,900,000",
+    ],
+)
 def test_normalize_rejects_a_nik_stored_as_a_number(raw):
     with pytest.raises(nik.NikError) as exc:
         nik.normalize(raw)
