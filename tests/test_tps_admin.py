@@ -337,6 +337,25 @@ def test_dapil_form_saves_through_the_service(client, election, admin_user):
     assert dapil.history.first().history_user == admin_user
 
 
+def test_renaming_a_dapil_keeps_its_own_areas(client, election, admin_user):
+    dapil = Dapil.objects.get(election=election, code="BLORA 1")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:tps_dapil_change", args=[dapil.pk]),
+        {
+            "election": election.pk,
+            "contest": "DPRD_KABKOTA",
+            "code": "BLORA I",
+            "name": "Blora I",
+            "regions": ["33.16.09", "33.16.10"],
+        },
+    )
+    assert response.status_code == 302
+    dapil.refresh_from_db()
+    assert dapil.code == "BLORA I"
+    assert sorted(dapil.regions.values_list("code", flat=True)) == ["33.16.09", "33.16.10"]
+
+
 def test_dapil_list_shows_the_import_button(client, election, admin_user):
     client.force_login(admin_user)
     body = client.get(reverse("admin:tps_dapil_changelist")).content.decode()

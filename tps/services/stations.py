@@ -874,7 +874,11 @@ def dapil_save(*, dapil: Dapil, regions: Iterable[Region], user: User | None) ->
     regions = list(regions)
     dapil.full_clean()
     problems = dapil_problems(
-        election=dapil.election, contest=dapil.contest, code=dapil.code, regions=regions
+        election=dapil.election,
+        contest=dapil.contest,
+        code=dapil.code,
+        regions=regions,
+        exclude_pk=dapil.pk,
     )
     if problems:
         raise ValidationError({"regions": problems})
