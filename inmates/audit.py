@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inmates.models import AccessLog, Facility, User
+from voterreg.client_ip import client_ip
 
 
 def access_log_record(
@@ -17,9 +18,7 @@ def access_log_record(
     request=None,
 ) -> AccessLog:
     """Write one access-log row. Call inside the transaction of the action it records."""
-    ip_address = None
-    if request is not None:
-        ip_address = request.META.get("REMOTE_ADDR")
+    ip_address = client_ip(request) if request is not None else None
     return AccessLog.objects.create(
         user=user if user is not None and user.is_authenticated else None,
         action=action,

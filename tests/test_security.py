@@ -30,6 +30,60 @@ def test_five_wrong_passwords_lock_the_account_and_are_logged(client, rutan_blor
     assert AccessLog.objects.filter(action="login_locked", target="rutan_blora").exists()
 
 
+def _login_from(client, address, password, *, proxy="127.0.0.1"):
+    return client.post(
+        reverse("admin:login"),
+        {"username": "rutan_blora", "password": password, "next": "/admin/"},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=address,
+    )
+
+
+def test_behind_the_proxy_a_lockout_holds_only_the_computer_that_failed(
+    client, rutan_blora_officer, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login_from(client, "192.168.10.5", "salah-sandi")
+    assert _login_from(client, "192.168.10.5", "pemilu2024").status_code == 429
+    assert _login_from(client, "192.168.10.6", "pemilu2024").status_code == 302
+
+
+def test_without_a_trusted_proxy_a_forged_header_does_not_lift_the_lockout(client, rutan_blora_officer):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login_from(client, f"10.9.9.{attempt}", "salah-sandi", proxy="192.168.10.5")
+    assert _login_from(client, "10.9.9.99", "pemilu2024", proxy="192.168.10.5").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.7", "127.0.0.1"),  # no proxy trusted: the header is the client's word
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # the forged left part is ignored
+        (2, "203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (2, "203.0.113.7", "127.0.0.1"),  # fewer hops than configured: only the connection is known
+        (1, "not-an-address", "127.0.0.1"),
+    ],
+)
+def test_the_client_address_counts_trusted_proxies_from_the_right(settings, proxies, forwarded, expected):
+    from django.test import RequestFactory
+
+    from voterreg.client_ip import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_the_access_log_records_the_address_behind_the_proxy(client, rutan_blora_officer, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        _login_from(client, "192.168.10.5", "salah-sandi")
+    entry = AccessLog.objects.get(action="login_locked", target="rutan_blora")
+    assert entry.ip_address == "192.168.10.5"
+
+
 def test_a_correct_password_signs_in_before_the_limit(client, rutan_blora_officer):
     _login(client, "rutan_blora", "salah-sandi")
     response = _login(client, "rutan_blora", "pemilu2024")

@@ -227,7 +227,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1).
+# 0 trusts no header: the connection's address is the client's.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "voterreg.client_ip.client_ip"
 
 # Content-Security-Policy: scripts only from our own static files (Chart.js
 # included), no inline script; inline style attributes are allowed because
