@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inmates.importing import ImportRefused, ImportReport, check_import_scope, inmates_import
 from inmates.models import Facility, ImportJob, User
-from voterreg.spreadsheets import SUPPORTED_EXTENSIONS
+from voterreg.spreadsheets import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,12 @@ def import_job_create(
         raise ImportJobError(
             _("Upload an Excel workbook (.xlsx) or a CSV file (.csv); %(name)s is neither.")
             % {"name": original_name or "-"}
+        )
+    if upload.size is not None and upload.size > MAX_FILE_BYTES:
+        # Refused before it is stored: nothing of it stays on disk.
+        raise ImportJobError(
+            _("The file is too large to import (more than %(limit)d MB). Split it into several files.")
+            % {"limit": MAX_FILE_BYTES // (1024 * 1024)}
         )
     job = ImportJob(
         kind=ImportJob.Kind.INMATES,

@@ -23,7 +23,7 @@ UPLOAD = reverse("inmates:import_upload")
 @pytest.fixture(autouse=True)
 def _setup(settings, tmp_path, client):
     settings.MEDIA_ROOT = tmp_path / "media"
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language menu's choice
     with time_machine.travel(TODAY, tick=False):
         yield
 
@@ -42,10 +42,11 @@ def count(page: str, name: str) -> int:
 
 
 @pytest.fixture
-def blora_job(client, tmp_path, blora, rutan_blora_officer) -> ImportJob:
+def blora_job(client, settings, tmp_path, blora, rutan_blora_officer) -> ImportJob:
     client.force_login(rutan_blora_officer)
     post_file(client, write_xlsx(tmp_path / "wbp.xlsx", people(2)), blora)
     client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # logout dropped every cookie
     return ImportJob.objects.get()
 
 
@@ -308,3 +309,63 @@ def test_the_filled_in_template_imports(client, tmp_path, blora, rutan_blora_off
 
     assert response.context["job"].report["created"] == 1
     assert response.context["job"].report["ignored_columns"] == []
+
+
+# --- files that are not what they claim ----------------------------------------------
+
+
+def post_bytes(client, facility, name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+    return client.post(UPLOAD, {"facility": facility.pk, "file": upload}, follow=True)
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("wbp.xlsx", b"NIK;Nama\n1;2\n", "is not a valid Excel workbook"),
+        ("wbp.xlsx", zip_of({"word/document.xml": b"<w:document/>"}), "is not an Excel .xlsx workbook"),
+        (
+            "wbp.xlsx",
+            zip_of(
+                {"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b" " * (16 * 1024 * 1024)}
+            ),
+            "unpacks to far more data than its size",
+        ),
+        ("wbp.xlsx", b"", "The submitted file is empty"),
+    ],
+    ids=["text-named-xlsx", "word-document", "zip-bomb", "empty"],
+)
+def test_a_file_that_is_no_workbook_gets_a_clear_message_not_an_error_page(
+    client, blora, rutan_blora_officer, name, data, message
+):
+    client.force_login(rutan_blora_officer)
+    response = post_bytes(client, blora, name, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Inmate.objects.exists()
+
+
+def test_an_oversized_upload_is_refused_before_it_is_stored(
+    client, settings, monkeypatch, blora, rutan_blora_officer
+):
+    monkeypatch.setattr("inmates.imports_jobs.MAX_FILE_BYTES", 1024)
+    client.force_login(rutan_blora_officer)
+    response = post_bytes(client, blora, "wbp.csv", b"x" * 2048)
+    assert response.status_code == 200
+    assert "too large to import" in response.content.decode()
+    assert not ImportJob.objects.exists()
+    media = settings.MEDIA_ROOT
+    assert not any(path.is_file() for path in media.rglob("*")) if media.exists() else True
