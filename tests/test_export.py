@@ -347,6 +347,22 @@ def test_export_command_as_a_user_exports_their_scope(
     assert rows[1][2] == "3318012005880002"
 
 
+def test_export_command_with_full_nik_is_in_the_access_log(
+    tmp_path, blora_register, pati_inmate, rutan_pati_officer
+):
+    call_command("export_inmates", str(tmp_path / "out.xlsx"), "--user", "rutan_pati", "--full-nik")
+
+    entry = AccessLog.objects.get()
+    assert (entry.action, entry.user, entry.target) == ("export_full_nik", rutan_pati_officer, "out.xlsx")
+    assert entry.details["via"] == "command"
+
+
+def test_export_command_masked_is_logged_as_a_plain_export(tmp_path, blora_register):
+    call_command("export_inmates", str(tmp_path / "out.csv"), "--facility", "rutan-blora")
+
+    assert list(AccessLog.objects.values_list("action", "user", "details__inmates")) == [("export", None, 3)]
+
+
 def test_export_streams_rows_without_loading_the_queryset(
     tmp_path, blora_register, django_assert_max_num_queries
 ):

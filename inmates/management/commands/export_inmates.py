@@ -7,8 +7,9 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
+from inmates.audit import access_log_record
 from inmates.exporting import FORMATS, full_nik_for, inmates_export
-from inmates.models import Facility, Inmate, User
+from inmates.models import AccessLog, Facility, Inmate, User
 
 
 class Command(BaseCommand):
@@ -54,6 +55,14 @@ class Command(BaseCommand):
             file_format=file_format,
             full_nik=full,
             user=actor,
+        )
+        # A file from the command leaves the system like a download does.
+        access_log_record(
+            user=actor,
+            action=AccessLog.Action.EXPORT_FULL_NIK if full else AccessLog.Action.EXPORT,
+            target=os.path.basename(output),
+            facility=actor.facility if actor is not None and actor.facility_id else None,
+            details={"format": file_format, "inmates": count, "facilities": facility or [], "via": "command"},
         )
         state = gettext("NIK in full") if full else gettext("NIK masked")
         self.stdout.write(
