@@ -7,11 +7,13 @@ Not a test module; the cast itself comes from tests/conftest.py.
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime
 import re
 import zlib
 from decimal import Decimal
+from pathlib import Path
 
 from inmates.models import CustodyEvent, Facility, Inmate, Region
 from tests.conftest import inmate_data
@@ -151,3 +153,27 @@ def pdf_text(data: bytes) -> bytes:
         except zlib.error:
             chunks.append(raw)
     return b"\n".join(chunks)
+
+
+SESSION_FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "tps_session11.po"
+
+
+def session_translations() -> dict[str, str]:
+    """msgid -> msgstr (``msgstr[0]`` for plurals) of the tps_session11.po fragment."""
+    catalog: dict[str, str] = {}
+    current: dict[str, str] = {}
+    key = ""
+    for raw in SESSION_FRAGMENT.read_text(encoding="utf-8").splitlines() + [""]:
+        line = raw.strip()
+        if not line:
+            if current.get("msgid"):
+                catalog[current["msgid"]] = current.get("msgstr", current.get("msgstr[0]", ""))
+            current = {}
+            continue
+        if line.startswith("#"):
+            continue
+        if line.startswith(("msgid", "msgstr")):
+            key, _sep, line = line.partition(" ")
+            current[key] = ""
+        current[key] += ast.literal_eval(line)
+    return catalog

@@ -11,8 +11,8 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from inmates.models import DuplicateCandidate, Facility, User
-from tests.stations_support import TODAY, blora_dapils, bulk_inmates, home, make_election, make_tps
+from inmates.models import CustodyEvent, DuplicateCandidate, Facility, User
+from tests.stations_support import TODAY, blora_dapils, bulk_inmates, home, make_election, make_tps, release
 from tps.dashboard import dashboard_data, default_election
 from tps.services import stations
 
@@ -198,3 +198,83 @@ def test_fixing_logistics_from_the_page(client, scene, kpu_blora_officer):
     url = reverse("tps:stations_fix_logistics", args=["pemilu-test", "rutan-blora"])
     assert client.post(url).status_code == 302
     assert scene.tps.get(facility__code="rutan-blora").ballot_allocations.count() == 5
+
+
+# --- the plan against the projection, shortages ------------------------------------------------
+
+
+def blora_figures(user, election):
+    data = dashboard_data(user=user, election=election, today=TODAY.date())
+    return next(item for item in data.facilities if item.facility.code == "rutan-blora")
+
+
+def test_admissions_and_releases_since_the_plan_show_as_a_plan_out_of_date(scene, blora, kpu_blora_officer):
+    planned = list(blora.inmates.filter(tps_assignments__isnull=False))
+    release(planned[:1], datetime.date(2024, 2, 1))
+    bulk_inmates(blora, 3, prefix="Baru", domicile_region_id=home("blora_town"))
+    item = blora_figures(kpu_blora_officer, scene)
+    assert (item.unplanned, item.no_longer_projected, item.plan_out_of_date) == (3, 1, True)
+
+
+def test_a_current_plan_is_not_flagged(scene, kpu_blora_officer):
+    item = blora_figures(kpu_blora_officer, scene)
+    assert (item.unplanned, item.no_longer_projected, item.plan_out_of_date) == (0, 0, False)
+
+
+def test_the_dashboard_page_shows_the_plan_out_of_date(client, scene, blora, rutan_blora_officer):
+    bulk_inmates(blora, 3, prefix="Baru", domicile_region_id=home("blora_town"))
+    body = open_page(client, rutan_blora_officer).content.decode()
+    row = body.split('data-facility="rutan-blora"')[1].split("</tr>")[0]
+    assert 'class="warn plan-out-of-date"' in row
+
+
+def test_unplanned_arrivals_count_as_a_shortage_against_fixed_logistics(scene, blora, kpu_blora_officer):
+    stations.logistics_fix(election=scene, facility=blora, user=None)  # 11 of each type for 10 voters
+    bulk_inmates(blora, 2, prefix="Bojonegoro", domicile_region_id=home("bojonegoro"))  # PPWP only
+    assert blora_figures(kpu_blora_officer, scene).shortages == 1
+
+
+def test_plan_figures_equal_the_facility_service(scene, blora, cepu, admin_user):
+    # Cepu planned too; then both registers move on.
+    make_tps(scene, cepu)
+    stations.tps_plan(election=scene, facility=cepu, user=None)
+    stations.logistics_fix(election=scene, facility=blora, user=None)
+    release(list(cepu.inmates.all()[:1]), datetime.date(2024, 2, 1))
+    bulk_inmates(cepu, 2, prefix="Baru", domicile_region_id=home("cepu"))
+    bulk_inmates(blora, 4, prefix="Kudus", domicile_region_id=home("kudus"))
+    bulk_inmates(blora, 1, prefix="Bebas", start=50, expected_release_date=datetime.date(2024, 1, 20))
+    # Recorded ahead of their dates: one voter transferred out, one death, one arrival in February.
+    planned = list(blora.inmates.filter(tps_assignments__isnull=False).order_by("pk"))
+    CustodyEvent.objects.create(inmate=planned[0], kind="transfer_out", date=datetime.date(2024, 2, 5))
+    CustodyEvent.objects.create(inmate=planned[1], kind="death", date=datetime.date(2024, 1, 25))
+    bulk_inmates(
+        blora, 1, prefix="Datang", admission_date=datetime.date(2024, 2, 3), domicile_region_id=home("cepu")
+    )
+    data = dashboard_data(user=admin_user, election=scene, today=TODAY.date())
+    for item in data.facilities:
+        if not item.tps_count:
+            continue
+        check = stations.logistics_check(election=scene, facility=item.facility)
+        expected = (len(check.drift.unplanned), check.drift.no_longer_projected, len(check.shortages))
+        assert (item.unplanned, item.no_longer_projected, item.shortages) == expected, item.facility.code
+    blora_item = blora_figures(admin_user, scene)
+    assert (blora_item.unplanned, blora_item.no_longer_projected) == (5, 2)
+
+
+def test_fixed_logistics_add_no_query_per_facility(scene, blora, cepu, pati, admin_user, kpu_pati_officer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for facility in (cepu, pati):
+        make_tps(scene, facility)
+        stations.tps_plan(election=scene, facility=facility, user=None)
+    for facility in (blora, cepu, pati):
+        stations.logistics_fix(election=scene, facility=facility, user=None, allow_undecided=True)
+
+    def queries(user) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            dashboard_data(user=user, election=scene, today=TODAY.date())
+        return len(captured.captured_queries)
+
+    # The admin sees three facilities with fixed logistics, the KPU Pati officer one.
+    assert queries(admin_user) == queries(kpu_pati_officer)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.stations_support import session_translations
 from tests.test_eligibility import fragment_translations, in_english
 from tps.planning import CapacityError, Move, Plan, PlanVoter, plan, tps_count
 
@@ -138,6 +139,88 @@ def test_a_tps_over_a_lowered_capacity_gives_up_voters_and_stays_within_it() -> 
 def test_capacity_must_be_a_positive_whole_number(capacity: object) -> None:
     with pytest.raises(ValueError, match="capacity"):
         plan(inmates(3), capacity)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------- each TPS its own capacity
+
+
+def test_a_small_tps_does_not_limit_the_others() -> None:
+    # TPS 902 was set to 100: 250 voters still fit 901 (300) and 902 together.
+    result = plan(inmates(250), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"902": 100})
+    assert result.sizes == {"901": 187, "902": 63}
+
+
+def test_each_tps_is_filled_to_the_same_share_of_its_capacity() -> None:
+    result = plan(inmates(200), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"902": 100})
+    assert result.sizes == {"901": 150, "902": 50}
+
+
+def test_a_planned_tps_carries_its_own_capacity() -> None:
+    result = plan(inmates(250), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"902": 100})
+    assert [(tps.number, tps.capacity) for tps in result.tps] == [("901", 300), ("902", 100)]
+
+
+def test_without_given_numbers_the_fewest_tps_that_fit_their_own_capacities() -> None:
+    # 901 holds 100: 350 voters need 901 and one TPS of 300, not three.
+    result = plan(inmates(350), PEMILU_CAPACITY, capacities={"901": 100})
+    assert result.numbers == ("901", "902")
+    assert all(tps.size <= tps.capacity for tps in result.tps)
+
+
+def test_cell_blocks_stay_together_next_to_a_small_tps() -> None:
+    result = plan(
+        in_blocks(A=120, B=90, C=60, D=30),
+        PEMILU_CAPACITY,
+        tps_numbers=["901", "902"],
+        capacities={"902": 100},
+    )
+    assert result.split_blocks == ()
+    assert result.sizes == {"901": 210, "902": 90}
+
+
+def test_a_block_too_big_for_the_small_tps_goes_whole_to_the_big_one() -> None:
+    result = plan(
+        in_blocks(A=150, B=20), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"901": 100}
+    )
+    assert tps_of_blocks(result) == {"A": {"902"}, "B": {"901"}}
+
+
+def test_too_few_tps_of_different_capacities_is_a_clear_error() -> None:
+    with pytest.raises(
+        CapacityError,
+        match="401 voters need at least 3 TPS, but the 2 TPS available hold at most 400 voters together",
+    ) as caught:
+        plan(inmates(401), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"902": 100})
+    assert (caught.value.room, caught.value.tps_needed) == (400, 3)
+
+
+def test_the_capacity_error_for_different_capacities_is_translated_in_the_fragment() -> None:
+    msgid = (
+        "%(voters)d voters need at least %(needed)d TPS, but the %(available)d TPS available "
+        "hold at most %(room)d voters together."
+    )
+    assert session_translations()[msgid].startswith("%(voters)d pemilih")
+
+
+def test_a_lowered_capacity_on_re_plan_moves_only_the_voters_over_it() -> None:
+    before = plan(inmates(400), PEMILU_CAPACITY)
+    after = plan(as_current(before), PEMILU_CAPACITY, capacities={"902": 50})
+    assert after.sizes == {"901": 200, "902": 50, "903": 150}
+    assert {(move.from_tps, move.to_tps) for move in after.moved} == {("902", "903")}
+    assert len(after.moved) == 150
+
+
+def test_rebalancing_shares_voters_in_proportion_to_capacity() -> None:
+    first = plan(inmates(300), PEMILU_CAPACITY, tps_numbers=["901", "902"], capacities={"902": 100})
+    second = plan(
+        as_current(first) + inmates(100, prefix="Baru"),
+        PEMILU_CAPACITY,
+        tps_numbers=["901", "902"],
+        capacities={"902": 100},
+        rebalance=True,
+    )
+    assert second.sizes == {"901": 300, "902": 100}
+    assert all(move.to_tps == "902" for move in second.moved)
 
 
 # ------------------------------------------------------------------- balance
@@ -376,5 +459,40 @@ def test_replanning_an_unchanged_plan_changes_nothing(
 ) -> None:
     first = plan(build(rows), capacity)
     again = plan(as_current(first), capacity)
+    assert again.moved == ()
+    assert again.assignments == first.assignments
+
+
+@settings(database=None, deadline=None, max_examples=150)
+@given(
+    rows=voter_lists,
+    capacity=st.integers(min_value=1, max_value=60),
+    own=st.dictionaries(
+        st.sampled_from(["901", "902", "903", "904"]), st.integers(min_value=1, max_value=60)
+    ),
+)
+def test_no_tps_is_over_its_own_capacity_and_none_is_needless(
+    rows: list[tuple[str, str | None, str | None]], capacity: int, own: dict[str, int]
+) -> None:
+    result = plan(build(rows), capacity, capacities=own)
+    assert Counter(a.key for a in result.assignments) == Counter(range(len(rows)))
+    assert all(tps.size <= tps.capacity == own.get(tps.number, capacity) for tps in result.tps)
+    # The fewest TPS: without the last one the others could not hold everyone.
+    assert sum(tps.capacity for tps in result.tps[:-1]) < len(rows) or not result.tps
+
+
+@settings(database=None, deadline=None, max_examples=100)
+@given(
+    rows=voter_lists,
+    capacity=st.integers(min_value=1, max_value=60),
+    own=st.dictionaries(
+        st.sampled_from(["901", "902", "903", "904"]), st.integers(min_value=1, max_value=60)
+    ),
+)
+def test_replanning_an_unchanged_plan_of_different_capacities_changes_nothing(
+    rows: list[tuple[str, str | None, str | None]], capacity: int, own: dict[str, int]
+) -> None:
+    first = plan(build(rows), capacity, capacities=own)
+    again = plan(as_current(first), capacity, capacities=own)
     assert again.moved == ()
     assert again.assignments == first.assignments

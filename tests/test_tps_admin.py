@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 import time_machine
 from django.contrib.messages import ERROR, get_messages
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.stations_support import TODAY, blora_dapils, bulk_inmates, home, make_election, make_tps
 from tps.models import BallotAllocation, Dapil, Tps, TpsAssignment
+from tps.planning import CapacityError
 from tps.services import stations
 
 pytestmark = pytest.mark.django_db
@@ -222,6 +224,38 @@ def test_plan_action_plans_the_facility(client, election, blora, admin_user):
     )
     assert response.status_code == 200
     assert {tps.number: tps.voter_count for tps in Tps.objects.all()} == {"901": 2, "902": 2}
+
+
+def plan_action(client, user):
+    client.force_login(user)
+    return client.post(
+        reverse("admin:tps_tps_changelist"),
+        {"action": "plan_again", "_selected_action": [Tps.objects.get().pk]},
+        follow=True,
+    )
+
+
+def test_plan_action_shows_the_planners_error_in_the_users_language(
+    client, election, blora, admin_user, monkeypatch
+):
+    make_tps(election, blora)
+
+    def too_many(**kwargs):
+        raise CapacityError(voters=301, capacity=300, tps_available=1)
+
+    monkeypatch.setattr(stations, "tps_plan", too_many)
+    (message,) = error_messages(plan_action(client, admin_user))  # in Bahasa Indonesia, the default
+    assert message.startswith("Rutan Kelas IIB Blora: 301 pemilih memerlukan sedikitnya 2 TPS")
+
+
+def test_plan_action_shows_each_refusal_as_plain_text(client, election, blora, admin_user, monkeypatch):
+    make_tps(election, blora)
+
+    def refused(**kwargs):
+        raise ValidationError({"village": ["Pilih desa/kelurahan."]})
+
+    monkeypatch.setattr(stations, "tps_plan", refused)
+    assert error_messages(plan_action(client, admin_user)) == ["Rutan Kelas IIB Blora: Pilih desa/kelurahan."]
 
 
 def test_logistics_action_fixes_the_allocations(client, room, admin_user):

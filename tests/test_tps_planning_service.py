@@ -11,6 +11,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from tests.stations_support import TODAY, bulk_inmates, make_election, make_tps, release
 from tps.models import Tps, TpsAssignment
@@ -276,8 +277,48 @@ def test_planning_never_overfills_a_tps_whose_capacity_was_lowered(election, blo
     make_tps(election, blora, capacity=100)
     bulk_inmates(blora, 150, cell_block="")
     plan(election, blora)
-    assert sizes(election, blora) == {"901": 75, "902": 75}
+    # TPS 902 is new (capacity 300): both are filled to about 38 % of their own capacity.
+    assert sizes(election, blora) == {"901": 38, "902": 112}
     assert all(tps.voter_count <= tps.capacity for tps in Tps.objects.all())
+
+
+def test_a_tps_with_a_lowered_capacity_does_not_open_a_needless_tps(election, blora):
+    # TPS 901 holds 300, TPS 902 was set to 100: 250 voters fit, no TPS 903.
+    make_tps(election, blora)
+    make_tps(election, blora, number="902", capacity=100)
+    bulk_inmates(blora, 250, cell_block="")
+    result = plan(election, blora)
+    assert result.created_tps == ()
+    # Filled to the same share of their own capacity (62-63 %).
+    assert sizes(election, blora) == {"901": 187, "902": 63}
+
+
+def test_newcomers_next_to_a_lowered_tps_move_nobody_and_share_by_capacity(election, blora):
+    make_tps(election, blora)
+    make_tps(election, blora, number="902", capacity=100)
+    bulk_inmates(blora, 250, cell_block="")
+    plan(election, blora)
+    bulk_inmates(blora, 60, prefix="Newcomer", cell_block="")
+    result = plan(election, blora)
+    assert (result.moved, result.created_tps) == ((), ())
+    assert sizes(election, blora) == {"901": 232, "902": 78}
+
+
+def test_new_tps_are_added_only_for_what_the_existing_ones_cannot_hold(election, blora):
+    # 400 places in 901 (300) and 902 (100): 401 voters need exactly one more TPS.
+    make_tps(election, blora)
+    make_tps(election, blora, number="902", capacity=100)
+    bulk_inmates(blora, 401, cell_block="")
+    result = plan(election, blora)
+    assert result.created_tps == ("903",)
+    stored = {tps.number: (tps.capacity, tps.voter_count) for tps in Tps.objects.filter(facility=blora)}
+    assert {number: capacity for number, (capacity, _count) in stored.items()} == {
+        "901": 300,
+        "902": 100,
+        "903": 300,
+    }
+    assert all(count <= capacity for capacity, count in stored.values())
+    assert sum(count for _capacity, count in stored.values()) == 401
 
 
 # --- categories and audit -------------------------------------------------------
@@ -311,7 +352,7 @@ def test_plan_tps_command_prints_and_saves_the_plan(election, blora, capsys):
     bulk_inmates(blora, 301, cell_block="")
     call_command("plan_tps", "--election", "pemilu-test", "--facility", "rutan-blora")
     out = capsys.readouterr().out
-    assert "TPS 901 (new): 151 voters" in out
+    assert "TPS 901 (new): 151 voters of at most 300" in out
     assert "TPS 902 (new): 150 voters" in out
     assert "moved: 0" in out
     assert TpsAssignment.objects.count() == 301
@@ -329,3 +370,15 @@ def test_plan_tps_command_refuses_an_unknown_facility(election):
 
     with pytest.raises(CommandError):
         call_command("plan_tps", "--election", "pemilu-test", "--facility", "rutan-nowhere")
+
+
+def test_plan_preview_shows_each_tps_with_its_own_capacity(client, election, blora, kpu_blora_officer):
+    make_tps(election, blora, capacity=100)
+    bulk_inmates(blora, 150, cell_block="")
+    client.force_login(kpu_blora_officer)
+    response = client.get(reverse("tps:stations_plan", args=["pemilu-test", "rutan-blora"]))
+    rows = [(tps.number, tps.size, tps.capacity) for tps in response.context["result"].plan.tps]
+    assert rows == [("901", 38, 100), ("902", 112, 300)]
+    table = response.content.decode().split('id="plan-tps"')[1].split("</table>")[0]
+    assert "<td>100</td>" in table and "<td>300</td>" in table
+    assert not Tps.objects.filter(number="902").exists(), "a preview saves nothing"

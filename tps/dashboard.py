@@ -6,7 +6,10 @@ regency (and the regency's total), an admin every facility; anyone else
 nothing. Per facility: inmates in custody today, voters projected for voting
 day (eligible), records that need data (in custody without NIK), open
 duplicate pairs, TPS and voters on them, ballots to deliver per type, and
-the projection at H-30, H-7 and voting day (``tps.projection``).
+the projection at H-30, H-7 and voting day (``tps.projection``); warnings
+when the TPS plan no longer matches the voters projected for voting day
+(``stations.plan_drift``) and when fixed ballot logistics fall short
+(``stations.logistics_shortages``, the unplanned voters included).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import dataclasses
 import datetime
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
@@ -25,8 +29,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from inmates import custody
 from inmates.models import CustodyEvent, DuplicateCandidate, Facility, Inmate, User
-from tps import projection, selectors
+from tps import eligibility, projection, selectors
+from tps.eligibility import judge
 from tps.models import BallotType, DashboardSnapshot, Election, Tps
 from tps.services import stations
 
@@ -48,6 +54,9 @@ class FacilityFigures:
     voters_on_tps: int = 0
     undecided: int = 0
     shortages: int = 0
+    # The plan against the voters projected for voting day (facilities with TPS).
+    unplanned: int = 0
+    no_longer_projected: int = 0
     ballots: Counter = field(default_factory=Counter)
     # (checkpoint key, day, in custody, eligible) at H-30, H-7 and voting day
     # (keys: tps.projection.CHECKPOINT_LABELS).
@@ -57,6 +66,10 @@ class FacilityFigures:
     @property
     def ballot_list(self) -> list[int]:
         return [self.ballots.get(code, 0) for code in self.ballot_types]
+
+    @property
+    def plan_out_of_date(self) -> bool:
+        return bool(self.unplanned or self.no_longer_projected)
 
     @property
     def projection_eligible(self) -> list[int]:
@@ -174,15 +187,16 @@ _PROJECTION_FIELDS = (
 
 
 def _projections(
-    *, election: Election, facilities: list[Facility], today: datetime.date
-) -> dict[int, projection.Projection]:
+    *, election: Election, facilities: list[Facility], today: datetime.date, planned: Collection[int] = ()
+) -> tuple[dict[int, projection.Projection], dict[int, list[stations.ProjectedVoter]]]:
     """``facility_projection`` of every facility, reading the register in two queries.
 
     The inmates and their custody events are streamed in facility order and
     each facility is projected exactly as ``tps.projection.facility_projections``
     does (same histories, same ``_project``), one facility in memory at a time.
     The projections' ``overdue`` lists are left empty (the dashboard does not
-    show them).
+    show them). For the facilities in ``planned`` (those with TPS) it also
+    returns the voters planning would place (``_projected_voters``).
     """
     by_id = {facility.pk: facility for facility in facilities}
     ids = list(by_id)
@@ -200,6 +214,7 @@ def _projections(
     )
     pending_events = next(events, None)
     results: dict[int, projection.Projection] = {}
+    voters: dict[int, list[stations.ProjectedVoter]] = {}
     for facility_id, group in groupby(inmates, key=attrgetter("facility_id")):
         facility = by_id[facility_id]
         members = list(group)
@@ -208,27 +223,72 @@ def _projections(
             if pending_events[0] == facility_id:
                 by_inmate[pending_events[1]].append((pending_events[2], pending_events[3]))
             pending_events = next(events, None)
-        results[facility_id] = _project_loaded(election, facility, members, by_inmate, today)
+        histories = _histories(facility, members, by_inmate, today)
+        results[facility_id] = _project_loaded(election, facility, histories, today)
+        if facility_id in planned:
+            voters[facility_id] = _projected_voters(election, histories, today)
     for facility in facilities:
         if facility.pk not in results:
-            results[facility.pk] = _project_loaded(election, facility, [], {}, today)
-    return results
+            results[facility.pk] = _project_loaded(election, facility, [], today)
+    return results, voters
 
 
-def _project_loaded(
-    election: Election,
-    facility: Facility,
-    inmates: list[Inmate],
-    events: dict[int, selectors.Events],
-    today: datetime.date,
-) -> projection.Projection:
-    # The body of tps.projection.facility_projections, on records already loaded.
+Histories = list[tuple[Inmate, selectors.Events, eligibility.VoterFacts]]
+
+
+def _histories(
+    facility: Facility, inmates: list[Inmate], events: dict[int, selectors.Events], today: datetime.date
+) -> Histories:
+    """Each inmate with their custody events and their facts of ``today``, custody left open."""
     histories = []
     for inmate in inmates:
         inmate.facility = facility
         history = selectors.events_of(inmate, events)
         facts = selectors.facts_for(inmate, history, today)
         histories.append((inmate, history, dataclasses.replace(facts, in_custody_on_day=None)))
+    return histories
+
+
+def _projected_voters(
+    election: Election, histories: Histories, today: datetime.date
+) -> list[stations.ProjectedVoter]:
+    """``tps.selectors.projected_voters`` on records already loaded: the voters planning would place.
+
+    The same population (inside on ``min(today, voting day)`` or arriving by
+    voting day), judged for voting day on the facts of ``selectors.facts_for``
+    for that day: those facts differ from today's only in what the custody
+    history says about that day, so today's are reused (building them again
+    would double the cost of the page). tests/test_dashboard.py checks the
+    result against the service.
+    """
+    day = election.voting_day
+    start = min(today, day)
+    voters = []
+    for inmate, history, open_facts in histories:
+        if not selectors.present_between(history, start, day):
+            continue
+        status = custody.status_on(history, day)
+        custody_then = (
+            None if status == "in_custody" else False,
+            status == "deceased",
+            status == "transferred",
+        )
+        facts = open_facts
+        if (facts.in_custody_on_day, facts.died, facts.transferred) != custody_then:
+            facts = dataclasses.replace(
+                facts, in_custody_on_day=custody_then[0], died=custody_then[1], transferred=custody_then[2]
+            )
+        if judge(facts, day).is_eligible:
+            voters.append(
+                stations.ProjectedVoter(inmate_id=inmate.pk, domicile_code=inmate.domicile_region_id)
+            )
+    return voters
+
+
+def _project_loaded(
+    election: Election, facility: Facility, histories: Histories, today: datetime.date
+) -> projection.Projection:
+    # The body of tps.projection.facility_projections, on records already loaded.
     inside_today = {
         inmate.pk: projection._inside(facts, history, today) for inmate, history, facts in histories
     }
@@ -249,34 +309,54 @@ class _BallotFigures:
     undecided: int
     ballots: Counter
     shortages: int
+    unplanned: int = 0
+    no_longer_projected: int = 0
 
 
-def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, _BallotFigures]:
+def _ballots(
+    *,
+    election: Election,
+    facilities: list[Facility],
+    all_tps: list[Tps],
+    projected: dict[int, list[stations.ProjectedVoter]],
+) -> dict[int, _BallotFigures]:
     """The ballot figures of every facility with TPS: ``tps_ballots`` over batches of whole facilities.
 
-    One query for the TPS, then two per batch of about ``BALLOT_BATCH_TPS``
-    TPS (``tps_ballots`` judges each TPS on its own: its voters, its village;
-    the facility only groups them), plus one per facility whose ballot
-    logistics were fixed (its allocations, for the shortages).
+    ``all_tps`` are the TPS of ``facilities`` in facility order; ``projected``
+    the voters projected for voting day of each facility with TPS. One
+    query per batch of about ``BALLOT_BATCH_TPS`` TPS (``tps_ballots``
+    judges each TPS on its own: its voters, its village; the facility only
+    groups them), one for the dapils and one for every fixed ballot
+    allocation in scope: the plan's drift and the shortages are then
+    worked out from what is loaded, with no query per facility.
     """
     by_id = {facility.pk: facility for facility in facilities}
-    all_tps = list(
-        Tps.objects.filter(election=election, facility_id__in=list(by_id))
-        .select_related("village")
-        .order_by("facility_id", "pk")
-    )
     batches: list[list[Tps]] = [[]]
     for _facility_id, group in groupby(all_tps, key=attrgetter("facility_id")):
         stations_of_facility = list(group)
         if batches[-1] and len(batches[-1]) + len(stations_of_facility) > BALLOT_BATCH_TPS:
             batches.append([])
         batches[-1].extend(stations_of_facility)
+    fixed: dict[tuple[int, str], int] = {}
+    with_fixed = {tps.facility_id for tps in all_tps if tps.logistics_fixed_at}
+    if with_fixed:
+        fixed = stations.fixed_allocations(election=election, facility_ids=with_fixed)
+    dapils = stations.dapil_map(election) if all_tps else {}
     figures: dict[int, _BallotFigures] = {}
     for batch in batches:
         if not batch:
             continue
+        projected_ids = {
+            voter.inmate_id
+            for facility_id in {tps.facility_id for tps in batch}
+            for voter in projected.get(facility_id, ())
+        }
         together = stations.tps_ballots(
-            election=election, facility=by_id[batch[0].facility_id], tps_list=batch
+            election=election,
+            facility=by_id[batch[0].facility_id],
+            tps_list=batch,
+            projected_ids=projected_ids,
+            dapils=dapils,
         )
         by_facility: dict[int, list[stations.TpsBallots]] = defaultdict(list)
         for item in together.tps:
@@ -286,18 +366,24 @@ def _ballots(*, election: Election, facilities: list[Facility]) -> dict[int, _Ba
             ballots = stations.FacilityBallots(
                 election=election, facility=facility, tps=tuple(items), ballot_types=together.ballot_types
             )
+            drift = stations.plan_drift(
+                ballots=ballots, projected=projected.get(facility_id, ()), dapils=dapils
+            )
             shortages = 0
-            # Shortages exist only where logistics were fixed; elsewhere the
-            # answer is "none" without asking the database.
-            if any(item.tps.logistics_fixed_at for item in items):
+            # Shortages exist only where logistics were fixed.
+            if facility_id in with_fixed:
                 shortages = len(
-                    stations.logistics_shortages(election=election, facility=facility, ballots=ballots)
+                    stations.logistics_shortages(
+                        election=election, facility=facility, ballots=ballots, drift=drift, fixed=fixed
+                    )
                 )
             figures[facility_id] = _BallotFigures(
                 voters=ballots.voters,
                 undecided=ballots.undecided_voters,
                 ballots=Counter({code: line.total for code, line in ballots.totals().items()}),
                 shortages=shortages,
+                unplanned=len(drift.unplanned),
+                no_longer_projected=drift.no_longer_projected,
             )
     return figures
 
@@ -309,8 +395,8 @@ def _facility_figures(
 
     No query per facility: the register is streamed once (two queries), the
     counts are grouped by facility, and the ballots are judged in batches of
-    about ``BALLOT_BATCH_TPS`` TPS (two queries each); only facilities whose
-    ballot logistics were fixed add one query each (their fixed allocations).
+    about ``BALLOT_BATCH_TPS`` TPS (one query each), with one query each for
+    the TPS, the dapils and the fixed ballot allocations.
     """
     ids = [facility.pk for facility in facilities]
     register = {
@@ -328,9 +414,21 @@ def _facility_figures(
     projections: dict[int, projection.Projection] = {}
     ballots_by_facility: dict[int, _BallotFigures] = {}
     if election is not None and facilities:
-        tps_counts = _count_by_facility(Tps.objects.filter(election=election, facility_id__in=ids))
-        projections = _projections(election=election, facilities=facilities, today=today)
-        ballots_by_facility = _ballots(election=election, facilities=facilities)
+        all_tps = list(
+            Tps.objects.filter(election=election, facility_id__in=ids)
+            .select_related("village")
+            .order_by("facility_id", "pk")
+        )
+        tps_counts = dict(Counter(tps.facility_id for tps in all_tps))
+        projections, projected = _projections(
+            election=election,
+            facilities=facilities,
+            today=today,
+            planned={tps.facility_id for tps in all_tps},
+        )
+        ballots_by_facility = _ballots(
+            election=election, facilities=facilities, all_tps=all_tps, projected=projected
+        )
 
     result: dict[int, FacilityFigures] = {}
     for facility in facilities:
@@ -356,6 +454,8 @@ def _facility_figures(
                 figures.undecided = ballots.undecided
                 figures.ballots = ballots.ballots
                 figures.shortages = ballots.shortages
+                figures.unplanned = ballots.unplanned
+                figures.no_longer_projected = ballots.no_longer_projected
         result[facility.pk] = figures
     return result
 
@@ -391,7 +491,8 @@ def _dashboard(
 def dashboard_data(*, user: User, election: Election | None, today: datetime.date) -> Dashboard:
     """The figures of every facility the user may see (none for an outsider).
 
-    A Rutan or KPU officer's figures are computed on every view (9 queries).
+    A Rutan or KPU officer's figures are computed on every view (8 queries; 9 once
+    some ballot logistics are fixed).
     The admin's national page, once the country has ``snapshot_min_facilities()``
     facilities or more, reads the snapshot the task worker keeps (see
     :func:`snapshot_for`): judging every inmate of the country takes tens of
@@ -491,6 +592,8 @@ def _dump(item: FacilityFigures) -> dict[str, Any]:
         "voters_on_tps": item.voters_on_tps,
         "undecided": item.undecided,
         "shortages": item.shortages,
+        "unplanned": item.unplanned,
+        "no_longer_projected": item.no_longer_projected,
         "ballots": dict(item.ballots),
         "projection": [
             [key, day.isoformat(), inside, eligible] for key, day, inside, eligible in item.projection
@@ -517,6 +620,8 @@ def _load_figures(
             voters_on_tps=data.get("voters_on_tps", 0),
             undecided=data.get("undecided", 0),
             shortages=data.get("shortages", 0),
+            unplanned=data.get("unplanned", 0),
+            no_longer_projected=data.get("no_longer_projected", 0),
             ballots=Counter(data.get("ballots", {})),
             projection=[
                 (key, datetime.date.fromisoformat(day), inside, eligible)

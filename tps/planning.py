@@ -6,17 +6,21 @@ same plan, and a plan can be previewed before it is saved.
 
 Priorities, strongest first:
 
-1. **Capacity** (max voters per TPS, 300 for Pemilu 2024, 600 for Pilkada) is
-   never exceeded; if it cannot be met, ``CapacityError`` says why.
+1. **Capacity** is never exceeded. Each TPS has its own (the election's
+   maximum, 300 for Pemilu 2024, 600 for Pilkada, or lower when the KPU set
+   a TPS lower); if the voters cannot fit, ``CapacityError`` says why.
 2. **Stability**: on a re-plan a voter keeps the TPS they are on while it still
    exists and has room. Every move means a changed DPT, a new notice and
    confused KPPS, and the lists turn over weekly before voting day.
 3. **Cell blocks together**: inmates are escorted to the TPS block by block,
-   so a block is placed whole (largest first, into the TPS with most room) and
-   split only when no TPS has room for it; a split block is shared out
-   evenly.
-4. **Balance**: within those limits, voters go to the least loaded TPS, so
-   301 voters without blocks make two TPS of 151 and 150, not 300 and 1.
+   so a block is placed whole (largest first, into the least filled TPS that
+   has room for it) and split only when no TPS has room for it; a split
+   block is shared out evenly.
+4. **Balance relative to capacity**: within those limits, voters go to the
+   TPS filled to the smallest share of its capacity, so 301 voters without
+   blocks make two TPS of 151 and 150, not 300 and 1, and a TPS of capacity
+   100 next to one of 300 gets about a quarter of the voters. A small TPS
+   does not hold the big ones back: each is filled against its own capacity.
 
 Within each TPS voters are numbered 1..n in alphabetical order of name, the
 order of the printed DPT.
@@ -26,8 +30,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.utils.translation import gettext
 
@@ -63,6 +68,7 @@ class Move:
 class PlannedTps:
     number: str
     voters: tuple[Assignment, ...]
+    capacity: int
 
     @property
     def size(self) -> int:
@@ -81,6 +87,9 @@ class Plan:
     no voter was on before; ``removed_tps`` are TPS numbers voters were on
     that the plan no longer has. Voters who left the list are not passed in,
     so the caller (which knows the stored assignments) reports those.
+
+    ``capacity`` is the capacity of a TPS the plan adds (the election's
+    maximum); each planned TPS carries its own in ``PlannedTps.capacity``.
     """
 
     capacity: int
@@ -111,30 +120,59 @@ class Plan:
 
 
 class CapacityError(ValueError):
-    """The voters do not fit the TPS available without exceeding capacity."""
+    """The voters do not fit the TPS available without exceeding capacity.
 
-    def __init__(self, *, voters: int, capacity: int, tps_available: int) -> None:
+    ``room`` is what the available TPS hold together (their capacities may
+    differ); ``tps_needed`` adds the TPS of ``capacity`` voters still missing.
+    """
+
+    def __init__(self, *, voters: int, capacity: int, tps_available: int, room: int | None = None) -> None:
         self.voters = voters
         self.capacity = capacity
         self.tps_available = tps_available
-        self.tps_needed = tps_count(voters, capacity)
-        super().__init__(
-            f"{voters} voters need at least {self.tps_needed} TPS of at most {capacity} voters each, "
-            f"but only {tps_available} TPS are available."
-        )
+        self.room = capacity * tps_available if room is None else room
+        self.tps_needed = tps_available + tps_count(max(0, voters - self.room), capacity)
+        if self._uniform:
+            message = (
+                f"{voters} voters need at least {self.tps_needed} TPS of at most {capacity} voters each, "
+                f"but only {tps_available} TPS are available."
+            )
+        else:
+            message = (
+                f"{voters} voters need at least {self.tps_needed} TPS, but the {tps_available} TPS "
+                f"available hold at most {self.room} voters together."
+            )
+        super().__init__(message)
+
+    @property
+    def _uniform(self) -> bool:
+        return self.room == self.capacity * self.tps_available
 
     @property
     def user_message(self) -> str:
         """The same message, translated for the user in the active language."""
-        return gettext(
-            "%(voters)d voters need at least %(needed)d TPS of at most %(capacity)d voters each, "
-            "but only %(available)d TPS are available."
-        ) % {
+        figures = {
             "voters": self.voters,
             "needed": self.tps_needed,
             "capacity": self.capacity,
             "available": self.tps_available,
+            "room": self.room,
         }
+        if self._uniform:
+            return (
+                gettext(
+                    "%(voters)d voters need at least %(needed)d TPS of at most %(capacity)d voters each, "
+                    "but only %(available)d TPS are available."
+                )
+                % figures
+            )
+        return (
+            gettext(
+                "%(voters)d voters need at least %(needed)d TPS, but the %(available)d TPS available "
+                "hold at most %(room)d voters together."
+            )
+            % figures
+        )
 
 
 def _check_capacity(capacity: int) -> None:
@@ -169,39 +207,65 @@ def _name_key(voter: PlanVoter) -> tuple[str, str, str]:
 
 
 class _Allocation:
-    """Mutable working state of one planning run."""
+    """Mutable working state of one planning run.
 
-    def __init__(self, numbers: Sequence[str], capacity: int) -> None:
+    Loads are compared relative to capacity (``len / capacity``, exact
+    fractions): with equal capacities that is simply the number of voters.
+    """
+
+    def __init__(self, numbers: Sequence[str], capacities: Mapping[str, int]) -> None:
         self.numbers = list(numbers)
         self.order = {number: index for index, number in enumerate(numbers)}
-        self.capacity = capacity
+        self.capacity = {number: capacities[number] for number in numbers}
         self.members: dict[str, list[PlanVoter]] = {number: [] for number in numbers}
-        self.target: dict[str, int] = dict.fromkeys(numbers, capacity)
+        self.target: dict[str, int] = dict(self.capacity)
         # Blocks placed whole by this run with no members anywhere else: the
         # only voters the balancing pass may still move.
         self.movable: list[tuple[list[PlanVoter], str]] = []
 
+    def size(self, number: str) -> int:
+        return len(self.members[number])
+
     def room(self, number: str) -> int:
-        return self.capacity - len(self.members[number])
+        return self.capacity[number] - self.size(number)
+
+    def load(self, number: str) -> Fraction:
+        return Fraction(self.size(number), self.capacity[number])
 
     def mates(self, number: str, block: str) -> int:
         return sum(1 for voter in self.members[number] if voter.cell_block == block)
 
     def set_targets(self, total: int) -> None:
         """Balanced sizes given the voters already fixed: the lowest common
-        level ``L`` with ``sum(max(size, L)) >= total`` (water filling)."""
-        sizes = [len(self.members[number]) for number in self.numbers]
-        low, high = 0, self.capacity
+        share ``s`` of capacity with ``sum(max(size, ceil(s * capacity))) >=
+        total`` (water filling, each TPS up to its own capacity)."""
+        if not self.numbers:
+            return
+        levels = sorted(
+            {
+                Fraction(step, capacity)
+                for capacity in set(self.capacity.values())
+                for step in range(capacity + 1)
+            }
+        )
+
+        def targets(level: Fraction) -> dict[str, int]:
+            return {
+                number: max(self.size(number), -(-level.numerator * capacity // level.denominator))
+                for number, capacity in self.capacity.items()
+            }
+
+        low, high = 0, len(levels) - 1
         while low < high:
-            level = (low + high) // 2
-            if sum(max(size, level) for size in sizes) >= total:
-                high = level
+            middle = (low + high) // 2
+            if sum(targets(levels[middle]).values()) >= total:
+                high = middle
             else:
-                low = level + 1
-        self.target = {number: max(len(self.members[number]), low) for number in self.numbers}
+                low = middle + 1
+        self.target = targets(levels[low])
 
     def least_loaded(self, candidates: Iterable[str]) -> str:
-        return min(candidates, key=lambda number: (len(self.members[number]), self.order[number]))
+        return min(candidates, key=lambda number: (self.load(number), self.order[number]))
 
     def place_block(self, block: str, group: list[PlanVoter]) -> None:
         size = len(group)
@@ -213,7 +277,7 @@ class _Allocation:
                 with_mates,
                 key=lambda number: (
                     self.mates(number, block),
-                    -len(self.members[number]),
+                    -self.load(number),
                     -self.order[number],
                 ),
             )
@@ -228,32 +292,40 @@ class _Allocation:
             return
         self._split(sorted(group, key=_name_key))
 
+    def _gain(self, count: int, home: str, there: str) -> Fraction:
+        """How much moving ``count`` voters from ``home`` to ``there`` evens
+        out the loads: the fall of ``sum(size**2 / capacity)``, which is
+        smallest when every TPS is filled to the same share of its capacity."""
+        home_size, there_size = self.size(home), self.size(there)
+        return Fraction(2 * count * home_size - count * count, self.capacity[home]) - Fraction(
+            2 * count * there_size + count * count, self.capacity[there]
+        )
+
     def even_out_blocks(self) -> None:
         """Largest-first packing can leave whole blocks unevenly spread (80,
         50, 41 against 70, 60); move or swap whole blocks between two TPS
-        while that narrows the gap between them.
+        while that evens out their loads.
 
-        Each step strictly lowers the sum of squared TPS sizes, so it ends;
-        no step can exceed capacity, as the receiving TPS stays below the
-        giving one's old size.
+        Each step strictly lowers ``sum(size**2 / capacity)``, so it ends; a
+        step is taken only when the receiving TPS has room.
         """
         while True:
             # (gain, block index, destination, swap partner index or None)
-            best: tuple[int, int, str, int | None] | None = None
+            best: tuple[Fraction, int, str, int | None] | None = None
             for index, (group, home) in enumerate(self.movable):
                 for there in self.numbers:
-                    gap = len(self.members[home]) - len(self.members[there])
-                    if 0 < len(group) < gap:
-                        gain = len(group) * (gap - len(group))
-                        if best is None or gain > best[0]:
-                            best = (gain, index, there, None)
+                    if there == home or len(group) > self.room(there):
+                        continue
+                    gain = self._gain(len(group), home, there)
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, index, there, None)
                 for partner, (other, there) in enumerate(self.movable):
-                    gap = len(self.members[home]) - len(self.members[there])
                     delta = len(group) - len(other)
-                    if 0 < delta < gap:
-                        gain = delta * (gap - delta)
-                        if best is None or gain > best[0]:
-                            best = (gain, index, there, partner)
+                    if there == home or delta <= 0 or delta > self.room(there):
+                        continue
+                    gain = self._gain(delta, home, there)
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, index, there, partner)
             if best is None:
                 return
             _gain, index, there, partner = best
@@ -273,8 +345,8 @@ class _Allocation:
         """Share out a block that fits nowhere whole: first up to the balanced
         target, then up to capacity, biggest gaps first."""
         remaining = list(group)
-        for limits in (self.target, dict.fromkeys(self.numbers, self.capacity)):
-            gaps = {number: limits[number] - len(self.members[number]) for number in self.numbers}
+        for limits in (self.target, self.capacity):
+            gaps = {number: limits[number] - self.size(number) for number in self.numbers}
             for number in sorted(self.numbers, key=lambda number: (-gaps[number], self.order[number])):
                 take = min(gaps[number], len(remaining))
                 if take > 0:
@@ -304,23 +376,42 @@ def _keep_order(voters: list[PlanVoter]) -> list[PlanVoter]:
     )
 
 
-def _even_shares(staying: dict[str, list[PlanVoter]], total: int) -> dict[str, int]:
-    """Sizes differing by at most one; the bigger shares go to the TPS that
-    already hold the most voters, so the fewest have to move."""
+def _even_shares(
+    staying: dict[str, list[PlanVoter]], total: int, capacities: Mapping[str, int]
+) -> dict[str, int]:
+    """Shares proportional to capacity (with equal capacities: sizes differing
+    by at most one); the units left over go to the TPS that already hold the
+    most voters, so the fewest have to move."""
     if not staying:
         return {}
-    base, extra = divmod(total, len(staying))
+    room = sum(capacities[number] for number in staying)
+    shares = {number: total * capacities[number] // room for number in staying}
+    left = total - sum(shares.values())
     order = {number: index for index, number in enumerate(staying)}
     fullest = sorted(staying, key=lambda number: (-len(staying[number]), order[number]))
-    return {number: base + (1 if rank < extra else 0) for rank, number in enumerate(fullest)}
+    while left > 0:
+        for number in fullest:
+            if left and shares[number] < capacities[number]:
+                shares[number] += 1
+                left -= 1
+    return shares
 
 
-def _numbers_for(count: int, tps_numbers: Sequence[str] | None, start_number: int) -> list[str]:
+def _numbers_for(
+    total: int, capacity_of: Callable[[str], int], tps_numbers: Sequence[str] | None, start_number: int
+) -> list[str]:
+    """The given TPS numbers (checked), or the fewest numbered from ``start_number`` that hold ``total``."""
     if tps_numbers is None:
         if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 0:
             raise ValueError(f"start_number must be a non-negative int, got {start_number!r}")
-        return [str(start_number + index) for index in range(count)]
-    numbers: list[str] = []
+        numbers: list[str] = []
+        room = 0
+        while room < total:
+            number = str(start_number + len(numbers))
+            numbers.append(number)
+            room += capacity_of(number)
+        return numbers
+    numbers = []
     for raw in tps_numbers:
         number = _clean(str(raw))
         if number is None:
@@ -338,20 +429,37 @@ def plan(
     start_number: int = DEFAULT_START_NUMBER,
     *,
     rebalance: bool = False,
+    capacities: Mapping[str, int] | None = None,
 ) -> Plan:
-    """Propose TPS for ``voters`` with at most ``capacity`` voters each.
+    """Propose TPS for ``voters``, none over its capacity.
+
+    Every TPS holds ``capacity`` voters unless ``capacities`` gives its own
+    (by number: a TPS the KPU set lower); each TPS is filled against its own
+    capacity, so a small one does not limit the others.
 
     Without ``tps_numbers`` the plan has the fewest TPS that fit
-    (``tps_count``), numbered from ``start_number`` (``"901"``, ``"902"`` ...,
-    the usual numbering of special-location TPS). With ``tps_numbers``
-    exactly those TPS are used, in that order (the KPU decides how many TPS a
-    facility gets); ``CapacityError`` if they cannot hold everyone.
+    (``tps_count`` when all hold ``capacity``), numbered from
+    ``start_number`` (``"901"``, ``"902"`` ..., the usual numbering of
+    special-location TPS). With ``tps_numbers`` exactly those TPS are used,
+    in that order (the KPU decides how many TPS a facility gets);
+    ``CapacityError`` if they cannot hold everyone.
 
     A voter's ``current_tps`` is kept when that TPS is in the plan and has
-    room. With ``rebalance=True`` it is kept only up to an even share per
-    TPS: the plan is balanced while moving as few voters as that allows.
+    room. With ``rebalance=True`` it is kept only up to a share proportional
+    to the TPS's capacity: the plan is balanced while moving as few voters
+    as that allows.
     """
     _check_capacity(capacity)
+    own = {}
+    for raw_number, own_capacity in (capacities or {}).items():
+        _check_capacity(own_capacity)
+        number = _clean(str(raw_number))
+        if number is not None:
+            own[number] = own_capacity
+
+    def capacity_of(number: str) -> int:
+        return own.get(number, capacity)
+
     people = [
         PlanVoter(
             key=voter.key,
@@ -366,11 +474,13 @@ def plan(
         raise ValueError(f"voter keys must be unique; repeated: {repeated!r}")
 
     total = len(people)
-    numbers = _numbers_for(tps_count(total, capacity), tps_numbers, start_number)
-    if len(numbers) * capacity < total:
-        raise CapacityError(voters=total, capacity=capacity, tps_available=len(numbers))
+    numbers = _numbers_for(total, capacity_of, tps_numbers, start_number)
+    limits = {number: capacity_of(number) for number in numbers}
+    room = sum(limits.values())
+    if room < total:
+        raise CapacityError(voters=total, capacity=capacity, tps_available=len(numbers), room=room)
 
-    allocation = _Allocation(numbers, capacity)
+    allocation = _Allocation(numbers, limits)
     # Deterministic whatever the input order.
     people.sort(key=_name_key)
     pool: list[PlanVoter] = []
@@ -380,11 +490,11 @@ def plan(
             staying[voter.current_tps].append(voter)
         else:
             pool.append(voter)
-    limits = _even_shares(staying, total) if rebalance else dict.fromkeys(numbers, capacity)
+    kept_up_to = _even_shares(staying, total, limits) if rebalance else limits
     for number, group in staying.items():
         kept = _keep_order(group)
-        allocation.members[number].extend(kept[: limits[number]])
-        pool.extend(kept[limits[number] :])
+        allocation.members[number].extend(kept[: kept_up_to[number]])
+        pool.extend(kept[kept_up_to[number] :])
 
     allocation.set_targets(total)
     blocks: dict[str, list[PlanVoter]] = {}
@@ -400,10 +510,10 @@ def plan(
     for voter in sorted(loose, key=_name_key):
         allocation.place_loose(voter)
 
-    return _build_plan(allocation, people)
+    return _build_plan(allocation, people, capacity)
 
 
-def _build_plan(allocation: _Allocation, people: list[PlanVoter]) -> Plan:
+def _build_plan(allocation: _Allocation, people: list[PlanVoter], capacity: int) -> Plan:
     planned: list[PlannedTps] = []
     tps_of: dict[Hashable, str] = {}
     block_tps: dict[str, set[str]] = {}
@@ -419,7 +529,7 @@ def _build_plan(allocation: _Allocation, people: list[PlanVoter]) -> Plan:
             )
             for index, voter in enumerate(ordered, start=1)
         )
-        planned.append(PlannedTps(number=number, voters=assignments))
+        planned.append(PlannedTps(number=number, voters=assignments, capacity=allocation.capacity[number]))
         for voter in ordered:
             tps_of[voter.key] = number
             if voter.cell_block is not None:
@@ -434,7 +544,7 @@ def _build_plan(allocation: _Allocation, people: list[PlanVoter]) -> Plan:
     added = tuple(by_key[voter.key] for voter in people if voter.current_tps is None)
     previous = {voter.current_tps for voter in people if voter.current_tps is not None}
     return Plan(
-        capacity=allocation.capacity,
+        capacity=capacity,
         tps=tuple(planned),
         moved=moved,
         added=added,

@@ -143,8 +143,14 @@ class TpsAdmin(ScopedHistoryAdmin):
         for election, facility in self._pairs(queryset):
             try:
                 result = services.tps_plan(election=election, facility=facility, user=request.user)
-            except (ValidationError, ValueError) as exc:
-                self.message_user(request, f"{facility}: {exc}", messages.ERROR)
+            except ValidationError as exc:
+                for message in _errors(exc):
+                    self.message_user(request, f"{facility}: {message}", messages.ERROR)
+                continue
+            except ValueError as exc:
+                # CapacityError carries the message in the user's language.
+                message = getattr(exc, "user_message", None) or str(exc)
+                self.message_user(request, f"{facility}: {message}", messages.ERROR)
                 continue
             self.message_user(
                 request,

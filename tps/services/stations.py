@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -175,22 +175,27 @@ def _sync_counts(tps_ids: Iterable[int]) -> None:
     Tps.objects.filter(pk__in=ids).update(voter_count=Coalesce(Subquery(counted), Value(0)))
 
 
-def _plan_capacity(election: Election, existing: list[Tps]) -> int:
-    # The planner knows one capacity for all TPS; a TPS lowered below the
-    # election's maximum must not be overfilled, so the smallest one counts.
-    return min([election.max_voters_per_tps, *(tps.capacity for tps in existing)])
+def _plan_capacities(election: Election, existing: list[Tps]) -> dict[str, int]:
+    """Each existing TPS holds its own capacity, never more than the election's
+    maximum (which may have been lowered after the TPS was made)."""
+    return {tps.number: min(tps.capacity, election.max_voters_per_tps) for tps in existing}
 
 
-def _plan_numbers(existing: list[Tps], needed: int) -> list[str] | None:
+def _plan_numbers(
+    existing: list[Tps], capacities: dict[str, int], voters: int, capacity: int
+) -> list[str] | None:
+    """The existing TPS, plus as few new ones (of ``capacity`` voters) as the voters need."""
     numbers = sorted((tps.number for tps in existing), key=number_key)
     if not numbers:
         return None  # the planner's own numbering: 901, 902 ...
     numeric = [int(number) for number in numbers if number.isdigit()]
     next_number = (max(numeric) + 1) if numeric else planning.DEFAULT_START_NUMBER
-    while len(numbers) < needed:
+    room = sum(capacities.values())
+    while room < voters:
         while str(next_number) in numbers:
             next_number += 1
         numbers.append(str(next_number))
+        room += capacity
         next_number += 1
     return numbers
 
@@ -207,8 +212,9 @@ def tps_plan(
 ) -> PlanResult:
     """Plan the facility's TPS from the voters projected for voting day, and store it.
 
-    Existing TPS are kept and new ones added when the voters no longer fit
-    (``ceil(voters / capacity)``). Voters keep their TPS wherever it still
+    Existing TPS are kept, each filled against its own capacity (never above
+    the election's maximum), and as few new ones (of the election's maximum)
+    are added as the voters need. Voters keep their TPS wherever it still
     has room (also after a manual move), cell blocks stay together where
     possible and each TPS numbers its voters alphabetically. Voters who are
     no longer projected lose their assignment. The result says who moved,
@@ -250,9 +256,13 @@ def tps_plan(
         )
         for inmate in voters
     ]
-    capacity = _plan_capacity(election, existing)
-    numbers = _plan_numbers(existing, planning.tps_count(len(people), capacity))
-    proposal = planning.plan(people, capacity, tps_numbers=numbers, rebalance=rebalance)
+    # Each TPS is filled against its own capacity; new ones get the election's maximum.
+    capacity = election.max_voters_per_tps
+    capacities = _plan_capacities(election, existing)
+    numbers = _plan_numbers(existing, capacities, len(people), capacity)
+    proposal = planning.plan(
+        people, capacity, tps_numbers=numbers, rebalance=rebalance, capacities=capacities
+    )
     removed = tuple(
         sorted(
             (
@@ -329,7 +339,12 @@ def tps_plan(
     _sync_counts(tps.pk for tps in by_number.values())
     shortages: tuple[Shortage, ...] = ()
     if any(tps.logistics_fixed_at for tps in by_number.values()):
-        shortages = tuple(logistics_shortages(election=election, facility=facility))
+        # Every projected voter is on a TPS now: the plan is current.
+        shortages = tuple(
+            logistics_shortages(
+                election=election, facility=facility, drift=PlanDrift(projected=len(voter_ids))
+            )
+        )
     return PlanResult(plan=proposal, removed=removed, created_tps=created, applied=True, shortages=shortages)
 
 
@@ -498,6 +513,16 @@ class TpsBallots:
     voters: int
     lines: dict[str, BallotLine]
     problems: tuple[BallotProblem, ...] = ()
+    # Only when tps_ballots was given the projected voters (``projected_ids``):
+    # the TPS's voters still projected for voting day, and per ballot type
+    # how many of the entitled voters are no longer projected.
+    still_projected: frozenset[int] | None = None
+    gone_entitled: dict[str, int] | None = None
+
+    @property
+    def no_longer_projected(self) -> int:
+        """Voters on the TPS no longer projected for voting day (0 when not asked)."""
+        return 0 if self.still_projected is None else self.voters - len(self.still_projected)
 
     @property
     def number(self) -> str:
@@ -551,6 +576,11 @@ class FacilityBallots:
                 return item
         raise KeyError(number)
 
+    @property
+    def knows_projection(self) -> bool:
+        """Computed with the projected voters (``tps_ballots(projected_ids=...)``)."""
+        return all(item.still_projected is not None for item in self.tps)
+
     def as_json(self) -> dict[str, Any]:
         return {"tps": [item.as_json() for item in self.tps]}
 
@@ -567,8 +597,24 @@ def _decisions_without_village(ballot_types: Iterable[str]) -> dict[str, rules.B
     return decisions
 
 
+def _decide(
+    home_code: str | None,
+    village_code: str | None,
+    ballot_types: tuple[str, ...],
+    dapils: dict[str, dict[str, int]],
+) -> dict[str, rules.BallotDecision]:
+    if village_code:
+        return rules.entitlement(home_code, village_code, ballot_types, dapils).decisions
+    return _decisions_without_village(ballot_types)
+
+
 def tps_ballots(
-    *, election: Election, facility: Facility, tps_list: Iterable[Tps] | None = None
+    *,
+    election: Election,
+    facility: Facility,
+    tps_list: Iterable[Tps] | None = None,
+    projected_ids: Collection[int] | None = None,
+    dapils: dict[str, dict[str, int]] | None = None,
 ) -> FacilityBallots:
     """Ballots per TPS and type for the facility's planned voters (art. 348(4), art. 344(2)).
 
@@ -578,9 +624,15 @@ def tps_ballots(
     domicile, dapil not configured, TPS without village) is listed in
     ``problems``. The reserve is the election's rate, rounded up, per TPS
     and type.
+
+    These are the ballots of the stored plan. Given ``projected_ids`` (the
+    voters projected for voting day), each TPS also says which of its voters
+    are still projected and how many entitled ones are not, for
+    ``plan_drift`` and ``logistics_shortages``; the figures above stay those
+    of the plan. ``dapils`` (``dapil_map``) saves its query for callers that have it.
     """
     ballot_types = tuple(election.ballot_types or ())
-    dapils = dapil_map(election)
+    dapils = dapil_map(election) if dapils is None else dapils
     rate = election.ballot_reserve_rate
     if tps_list is None:
         tps_list = Tps.objects.filter(election=election, facility=facility).select_related("village")
@@ -606,14 +658,22 @@ def tps_ballots(
     for tps in stations:
         counts: dict[str, Counter] = {ballot_type: Counter() for ballot_type in ballot_types}
         problems: list[BallotProblem] = []
+        still_projected: set[int] = set()
+        gone_entitled: Counter = Counter()
         for inmate_id, name, registration_number, home_code in by_tps[tps.pk]:
             decisions = decided.get((home_code, tps.village_id))
             if decisions is None:
-                if tps.village_id:
-                    decisions = rules.entitlement(home_code, tps.village_id, ballot_types, dapils).decisions
-                else:
-                    decisions = _decisions_without_village(ballot_types)
+                decisions = _decide(home_code, tps.village_id, ballot_types, dapils)
                 decided[(home_code, tps.village_id)] = decisions
+            if projected_ids is not None:
+                if inmate_id in projected_ids:
+                    still_projected.add(inmate_id)
+                else:
+                    gone_entitled.update(
+                        ballot_type
+                        for ballot_type, decision in decisions.items()
+                        if decision.status == rules.Entitlement.ENTITLED
+                    )
             for ballot_type, decision in decisions.items():
                 counts[ballot_type][decision.status] += 1
                 if decision.status == rules.Entitlement.UNKNOWN:
@@ -639,22 +699,142 @@ def tps_ballots(
                 not_entitled=counts[ballot_type][rules.Entitlement.NOT_ENTITLED],
                 undecided=counts[ballot_type][rules.Entitlement.UNKNOWN],
             )
-        result.append(TpsBallots(tps=tps, voters=len(by_tps[tps.pk]), lines=lines, problems=tuple(problems)))
+        result.append(
+            TpsBallots(
+                tps=tps,
+                voters=len(by_tps[tps.pk]),
+                lines=lines,
+                problems=tuple(problems),
+                still_projected=None if projected_ids is None else frozenset(still_projected),
+                gone_entitled=None
+                if projected_ids is None
+                else {ballot_type: gone_entitled[ballot_type] for ballot_type in ballot_types},
+            )
+        )
     return FacilityBallots(election=election, facility=facility, tps=tuple(result), ballot_types=ballot_types)
 
 
 # --- logistics --------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectedVoter:
+    """A voter projected for voting day, with what their ballots depend on."""
+
+    inmate_id: int
+    domicile_code: str | None
+
+
+def projected_plan_voters(*, election: Election, facility: Facility) -> list[ProjectedVoter]:
+    """The voters planning would place now (``tps.selectors.projected_voters``)."""
+    return [
+        ProjectedVoter(inmate_id=inmate.pk, domicile_code=inmate.domicile_region_id)
+        for inmate in projected_voters(election=election, facility=facility)
+    ]
+
+
+@dataclass(frozen=True)
+class PlanDrift:
+    """How the stored TPS plan differs from the voters projected for voting day.
+
+    The plan is made from the projection, but the register moves on: people
+    are admitted (projected, on no TPS yet) and released or moved (on a TPS,
+    no longer projected). Until someone plans again the lists and the ballots
+    follow the old plan; this says by how much.
+    """
+
+    projected: int
+    # Projected voters on no TPS of the facility (inmate ids).
+    unplanned: tuple[int, ...] = ()
+    # Voters on a TPS of the facility who are no longer projected.
+    no_longer_projected: int = 0
+    # Per ballot type: the unplanned voters entitled to it at the facility's TPS village.
+    unplanned_entitled: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def out_of_date(self) -> bool:
+        return bool(self.unplanned or self.no_longer_projected)
+
+    @property
+    def message(self) -> str:
+        unplanned = len(self.unplanned)
+        return gettext("The TPS plan is out of date: %(unplanned)s, %(gone)s. Plan the TPS again.") % {
+            "unplanned": ngettext(
+                "%(count)d voter projected for voting day is on no TPS",
+                "%(count)d voters projected for voting day are on no TPS",
+                unplanned,
+            )
+            % {"count": unplanned},
+            "gone": ngettext(
+                "%(count)d voter on a TPS is no longer projected",
+                "%(count)d voters on a TPS are no longer projected",
+                self.no_longer_projected,
+            )
+            % {"count": self.no_longer_projected},
+        }
+
+
+def _plan_village(stations: Iterable[Tps]) -> str | None:
+    # Where a new TPS would stand (tps_plan): the village of the first TPS that has one.
+    with_village = [tps for tps in stations if tps.village_id]
+    return min(with_village, key=lambda tps: tps.pk).village_id if with_village else None
+
+
+def plan_drift(
+    *,
+    ballots: FacilityBallots,
+    projected: Sequence[ProjectedVoter],
+    dapils: dict[str, dict[str, int]] | None = None,
+) -> PlanDrift:
+    """Compare the stored plan (``ballots``, computed with ``projected_ids``) with ``projected``.
+
+    No query beyond the dapils (pass ``dapils`` to skip it): the unplanned
+    voters' ballots are decided for the village a new TPS of the facility
+    would stand in.
+    """
+    if not ballots.knows_projection:
+        raise ValueError("plan_drift needs ballots computed with projected_ids")
+    planned = set().union(*(item.still_projected or () for item in ballots.tps))
+    unplanned = [voter for voter in projected if voter.inmate_id not in planned]
+    ballot_types = ballots.ballot_types
+    entitled: Counter = Counter()
+    if unplanned:
+        dapils = dapil_map(ballots.election) if dapils is None else dapils
+        village = _plan_village(item.tps for item in ballots.tps)
+        decided: dict[str | None, dict[str, rules.BallotDecision]] = {}
+        for voter in unplanned:
+            decisions = decided.get(voter.domicile_code)
+            if decisions is None:
+                decisions = decided[voter.domicile_code] = _decide(
+                    voter.domicile_code, village, ballot_types, dapils
+                )
+            entitled.update(
+                ballot_type
+                for ballot_type, decision in decisions.items()
+                if decision.status == rules.Entitlement.ENTITLED
+            )
+    return PlanDrift(
+        projected=len(projected),
+        unplanned=tuple(sorted(voter.inmate_id for voter in unplanned)),
+        no_longer_projected=sum(item.no_longer_projected for item in ballots.tps),
+        unplanned_entitled={ballot_type: entitled[ballot_type] for ballot_type in ballot_types},
+    )
+
+
 @dataclass(frozen=True)
 class Shortage:
-    """Ballots fixed for delivery that no longer cover a TPS after the register changed."""
+    """Ballots fixed for delivery that no longer cover a TPS after the register changed.
+
+    ``tps_number`` empty: the facility's TPS together, against the voters
+    projected for voting day, ``unplanned`` of them on no TPS yet.
+    """
 
     tps_number: str
     ballot_type: str
     fixed_total: int
     voters_now: int
     needed_now: int
+    unplanned: int = 0
 
     @property
     def short_by(self) -> int:
@@ -666,39 +846,90 @@ class Shortage:
         return self.voters_now > self.fixed_total
 
     @property
+    def whole_facility(self) -> bool:
+        return not self.tps_number
+
+    @property
     def ballot_label(self) -> str:
         return str(BallotType(self.ballot_type).label)
 
     @property
     def message(self) -> str:
-        return gettext(
-            "TPS %(number)s, %(ballot)s: %(fixed)d ballots fixed, %(needed)d needed now "
-            "(%(voters)d voters + reserve): %(short)d short."
-        ) % {
+        figures = {
             "number": self.tps_number,
             "ballot": self.ballot_label,
             "fixed": self.fixed_total,
             "needed": self.needed_now,
             "voters": self.voters_now,
             "short": self.short_by,
+            "unplanned": self.unplanned,
         }
+        if self.whole_facility:
+            return (
+                gettext(
+                    "All TPS of the facility, %(ballot)s: %(fixed)d ballots fixed, %(needed)d needed for "
+                    "the voters projected for voting day (%(voters)d voters + reserve, %(unplanned)d of "
+                    "them on no TPS yet): %(short)d short."
+                )
+                % figures
+            )
+        return (
+            gettext(
+                "TPS %(number)s, %(ballot)s: %(fixed)d ballots fixed, %(needed)d needed now "
+                "(%(voters)d voters + reserve): %(short)d short."
+            )
+            % figures
+        )
+
+
+def fixed_allocations(*, election: Election, facility_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """``{(tps id, ballot type): total}`` fixed for the TPS of these facilities, in one query."""
+    return {
+        (tps_id, ballot_type): total
+        for tps_id, ballot_type, total in BallotAllocation.objects.filter(
+            tps__election=election, tps__facility_id__in=list(facility_ids)
+        ).values_list("tps_id", "ballot_type", "total")
+    }
 
 
 def logistics_shortages(
-    *, election: Election, facility: Facility, ballots: FacilityBallots | None = None
+    *,
+    election: Election,
+    facility: Facility,
+    ballots: FacilityBallots | None = None,
+    drift: PlanDrift | None = None,
+    fixed: dict[tuple[int, str], int] | None = None,
 ) -> list[Shortage]:
-    """For each TPS whose logistics were fixed: the ballot types now short, with by how much."""
+    """The ballot types now short where logistics were fixed, with by how much.
+
+    Per TPS: the voters on it now against what was fixed for it. And when
+    projected voters are on no TPS yet (admitted since the last plan), for
+    the fixed TPS together: the voters projected for voting day who are
+    entitled to the type (those on a fixed TPS who are still projected, and
+    the unplanned ones) plus the reserve, rounded once for the facility
+    (the least the new voters can need, wherever they are placed), against
+    the sum fixed. Without ``drift`` the projection is read here; ``fixed``
+    (``fixed_allocations``) saves the query for callers that have it.
+    """
+    if ballots is not None and not any(item.tps.logistics_fixed_at for item in ballots.tps):
+        return []
+    if drift is None:
+        projected = projected_plan_voters(election=election, facility=facility)
+        if ballots is None or not ballots.knows_projection:
+            ballots = tps_ballots(
+                election=election,
+                facility=facility,
+                projected_ids={voter.inmate_id for voter in projected},
+            )
+        drift = plan_drift(ballots=ballots, projected=projected)
     ballots = ballots or tps_ballots(election=election, facility=facility)
-    fixed: dict[tuple[int, str], int] = {
-        (tps_id, ballot_type): total
-        for tps_id, ballot_type, total in BallotAllocation.objects.filter(
-            tps__election=election, tps__facility=facility
-        ).values_list("tps_id", "ballot_type", "total")
-    }
+    fixed_tps = [item for item in ballots.tps if item.tps.logistics_fixed_at is not None]
+    if not fixed_tps:
+        return []
+    if fixed is None:
+        fixed = fixed_allocations(election=election, facility_ids=[facility.pk])
     shortages = []
-    for item in ballots.tps:
-        if item.tps.logistics_fixed_at is None:
-            continue
+    for item in fixed_tps:
         for ballot_type, line in item.lines.items():
             fixed_total = fixed.get((item.tps.pk, ballot_type), 0)
             if line.total > fixed_total:
@@ -711,7 +942,56 @@ def logistics_shortages(
                         needed_now=line.total,
                     )
                 )
+    if drift.unplanned:
+        if not ballots.knows_projection:
+            raise ValueError("a drift with unplanned voters needs ballots computed with projected_ids")
+        for ballot_type in ballots.ballot_types:
+            voters = drift.unplanned_entitled.get(ballot_type, 0) + sum(
+                item.lines[ballot_type].voters - (item.gone_entitled or {}).get(ballot_type, 0)
+                for item in fixed_tps
+            )
+            fixed_total = sum(fixed.get((item.tps.pk, ballot_type), 0) for item in fixed_tps)
+            _reserve, needed = rules.ballots_for(voters, election.ballot_reserve_rate)
+            if needed > fixed_total:
+                shortages.append(
+                    Shortage(
+                        tps_number="",
+                        ballot_type=ballot_type,
+                        fixed_total=fixed_total,
+                        voters_now=voters,
+                        needed_now=needed,
+                        unplanned=len(drift.unplanned),
+                    )
+                )
     return shortages
+
+
+@dataclass(frozen=True)
+class LogisticsCheck:
+    """A facility's ballots, how far its plan is from the projection, and its shortages."""
+
+    ballots: FacilityBallots
+    drift: PlanDrift
+    shortages: tuple[Shortage, ...]
+
+
+def logistics_check(*, election: Election, facility: Facility) -> LogisticsCheck:
+    """Everything the facility page and the ``ballots`` command warn about, read once.
+
+    The ballots are those of the stored plan; the drift and the shortages
+    also count the voters projected for voting day who are on no TPS yet,
+    so a change in the register shows before anyone plans again.
+    """
+    projected = projected_plan_voters(election=election, facility=facility)
+    ballots = tps_ballots(
+        election=election, facility=facility, projected_ids={voter.inmate_id for voter in projected}
+    )
+    if not ballots.tps:
+        # Nothing planned yet: there is no plan to be out of date.
+        return LogisticsCheck(ballots=ballots, drift=PlanDrift(projected=len(projected)), shortages=())
+    drift = plan_drift(ballots=ballots, projected=projected)
+    shortages = logistics_shortages(election=election, facility=facility, ballots=ballots, drift=drift)
+    return LogisticsCheck(ballots=ballots, drift=drift, shortages=tuple(shortages))
 
 
 @transaction.atomic

@@ -96,10 +96,11 @@ def stations_index(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def stations_facility(request: HttpRequest, election_code: str, facility_code: str) -> HttpResponse:
-    """A facility's TPS: voters, ballots per type, undecided ballots, shortages, exports."""
+    """A facility's TPS: voters, ballots per type, undecided ballots, a plan out
+    of date, shortages, exports."""
     election, facility = _election_and_facility(request, election_code, facility_code)
-    ballots = services.tps_ballots(election=election, facility=facility)
-    shortages = services.logistics_shortages(election=election, facility=facility, ballots=ballots)
+    check = services.logistics_check(election=election, facility=facility)
+    ballots = check.ballots
     problems_by_voter: dict[int, dict] = {}
     for problem in ballots.problems:
         entry = problems_by_voter.setdefault(
@@ -120,7 +121,8 @@ def stations_facility(request: HttpRequest, election_code: str, facility_code: s
         "ballot_types": ballots.ballot_types,
         "totals": ballots.totals(),
         "problems": list(problems_by_voter.values()),
-        "shortages": shortages,
+        "drift": check.drift,
+        "shortages": check.shortages,
         "can_manage": services.can_manage_tps(request.user),
         "can_full_nik": getattr(request.user, "can_see_full_nik", False),
     }

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         'voters, reserve (the election\'s rate, rounded up) and total. Writes {"tps": [{"number": STR, '
         '"voters": INT, "ballots": {TYPE: {"voters": INT, "reserve": INT, "total": INT}}}]} to --json. '
         "Voters whose ballots cannot be decided (unknown domicile, dapil not configured) are not "
-        "counted and are listed on stderr; so are shortages against fixed logistics."
+        "counted and are listed on stderr; so is a plan that no longer matches the voters projected "
+        "for voting day (admitted, released or moved since it was made), and every shortage against "
+        "fixed logistics, the projected voters on no TPS yet included."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +27,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         election, facility = election_and_facility(options)
-        ballots = stations.tps_ballots(election=election, facility=facility)
+        check = stations.logistics_check(election=election, facility=facility)
+        ballots = check.ballots
         with open(options["json_file"], "w", encoding="utf-8") as handle:
             json.dump(ballots.as_json(), handle, ensure_ascii=False, indent=2)
             handle.write("\n")
@@ -39,6 +42,8 @@ class Command(BaseCommand):
                 f"UNDECIDED TPS {problem.tps_number} {problem.registration_number} {problem.name}: "
                 f"{problem.ballot_type}: {problem.reason}"
             )
-        for shortage in stations.logistics_shortages(election=election, facility=facility, ballots=ballots):
+        if check.drift.out_of_date:
+            self.stderr.write(f"OUT OF DATE {check.drift.message} (plan_tps)")
+        for shortage in check.shortages:
             self.stderr.write(f"SHORTAGE {shortage.message}")
         self.stdout.write(f"written {options['json_file']}")

@@ -13,7 +13,8 @@ from tps.services import stations
 class Command(BaseCommand):
     help = (
         "Plan the TPS of a facility from the voters projected for voting day and print the plan: "
-        "TPS with their voters and cell blocks, who moved, who was added or removed. Existing "
+        "TPS with their voters, capacity and cell blocks, who moved, who was added or removed. Each "
+        "TPS is filled against its own capacity; new TPS get the election's maximum. Existing "
         "assignments stay where they are while their TPS has room. Saves the plan unless --dry-run."
     )
 
@@ -45,12 +46,14 @@ class Command(BaseCommand):
         state = "saved" if result.applied else "not saved (--dry-run)"
         out.write(
             f"{election.code} · {facility.code}: {len(plan.assignments)} voters, {len(plan.tps)} TPS "
-            f"(at most {plan.capacity} each), {state}"
+            f"(new TPS at most {plan.capacity} each), {state}"
         )
         for tps in plan.tps:
             new = " (new)" if tps.number in result.created_tps else ""
             blocks = ", ".join(tps.blocks) or "-"
-            out.write(f"TPS {tps.number}{new}: {tps.size} voters; cell blocks {blocks}")
+            out.write(
+                f"TPS {tps.number}{new}: {tps.size} voters of at most {tps.capacity}; cell blocks {blocks}"
+            )
         if plan.split_blocks:
             out.write(f"cell blocks split between TPS: {', '.join(plan.split_blocks)}")
         out.write(f"moved: {len(result.moved)}")
