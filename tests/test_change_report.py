@@ -219,6 +219,40 @@ def test_versions_show_categories_changed_and_data_completed(
     assert (report.voters_start, report.voters_end) == (2, 2)
 
 
+def test_a_voter_whose_record_left_the_facility_is_removed_as_not_found(
+    clock, blora, pati, rutan_blora_officer, kpu_blora_officer, admin_user, blora_inmate, make_inmate
+):
+    pemilu = reference_elections_ensure()["pemilu-2024"]
+    make_inmate(blora, rutan_blora_officer, full_name="Tetap Tinggal")
+    first = list_services.voterlist_generate(election=pemilu, facility=blora, user=rutan_blora_officer)
+    list_services.voterlist_submit(voter_list=first, user=rutan_blora_officer)
+    list_services.voterlist_accept(voter_list=first, user=kpu_blora_officer)
+    clock.move_to(at(datetime.date(2024, 1, 20)))
+    # Registered at the wrong facility: an admin corrects it, the record leaves Blora's register.
+    register_services.inmate_update(inmate=blora_inmate, user=admin_user, facility=pati)
+    second = list_services.voterlist_generate(election=pemilu, facility=blora, user=rutan_blora_officer)
+    report = changes_between_versions(old=first, new=second)
+    assert [(row.change, row.cause, row.date, row.full_name, row.reasons) for row in report.rows] == [
+        ("removed", "not_found", datetime.date(2024, 1, 20), "Slamet Riyadi", ("not_found",))
+    ]
+
+
+def test_a_release_date_that_passed_unrecorded_removes_the_voter_for_follow_up(
+    clock, blora, rutan_blora_officer, make_inmate
+):
+    make_inmate(
+        blora,
+        rutan_blora_officer,
+        full_name="Lewat Tanggal",
+        expected_release_date=datetime.date(2024, 2, 10),
+    )
+    clock.move_to(at(datetime.date(2024, 3, 5)))
+    report = changes_between_dates(facility=blora, start=START, end=END)
+    assert summary(report) == [
+        ("removed", "needs_data", datetime.date(2024, 2, 10), "Lewat Tanggal", ("release_not_recorded",))
+    ]
+
+
 def test_a_first_version_has_everyone_added(clock, blora, rutan_blora_officer, blora_inmate):
     pemilu = reference_elections_ensure()["pemilu-2024"]
     first = list_services.voterlist_generate(election=pemilu, facility=blora, user=rutan_blora_officer)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from tps.eligibility import (
     MISSING_DATA_REASONS,
     NOT_ELIGIBLE_REASONS,
+    TMS_REASONS,
     Judgement,
     Reason,
     Status,
@@ -32,7 +33,10 @@ from tps.eligibility import (
 
 PEMILU_DAY = datetime.date(2024, 2, 14)
 PILKADA_DAY = datetime.date(2024, 11, 27)
-FRAGMENT = Path(__file__).resolve().parent.parent / "locale" / "fragments" / "tps_rules.po"
+FRAGMENTS = [
+    Path(__file__).resolve().parent.parent / "locale" / "fragments" / name
+    for name in ("tps_rules.po", "elections_session11.po")
+]
 
 
 def inmate(**changes: object) -> VoterFacts:
@@ -276,6 +280,71 @@ def test_custody_history_showing_custody_overrides_a_past_release_date() -> None
     assert judge(facts, PEMILU_DAY).status == Status.ELIGIBLE
 
 
+# ------------------------------------------- a release date that passed unrecorded
+#
+# The register is read on 10 January 2024 ("today") unless a test says otherwise.
+
+REGISTER_DAY = datetime.date(2024, 1, 10)
+
+
+def test_release_date_passed_without_a_release_recorded_needs_data() -> None:
+    # The history still holds the person; the date says gone: stale, not a fact.
+    facts = inmate(expected_release_date=datetime.date(2024, 1, 5), register_date=REGISTER_DAY)
+    assert judge(facts, PEMILU_DAY) == Judgement(Status.NEEDS_DATA, [Reason.RELEASE_NOT_RECORDED])
+
+
+def test_release_date_between_today_and_voting_day_is_still_released() -> None:
+    facts = inmate(expected_release_date=datetime.date(2024, 2, 1), register_date=REGISTER_DAY)
+    assert judge(facts, PEMILU_DAY) == Judgement(Status.NOT_ELIGIBLE, [Reason.RELEASED])
+
+
+def test_release_date_today_is_not_yet_overdue() -> None:
+    facts = inmate(expected_release_date=REGISTER_DAY, register_date=REGISTER_DAY)
+    assert judge(facts, PEMILU_DAY).reasons == [Reason.RELEASED]
+
+
+def test_a_recorded_release_is_a_fact_not_stale_data() -> None:
+    facts = inmate(
+        expected_release_date=datetime.date(2024, 1, 5), in_custody_on_day=False, register_date=REGISTER_DAY
+    )
+    assert judge(facts, PEMILU_DAY).reasons == [Reason.RELEASED]
+
+
+def test_a_tahanan_has_no_release_date_to_go_stale() -> None:
+    facts = inmate(
+        custody_type="tahanan", expected_release_date=datetime.date(2024, 1, 5), register_date=REGISTER_DAY
+    )
+    assert judge(facts, PEMILU_DAY).status == Status.ELIGIBLE
+
+
+def test_a_past_voting_day_before_the_passed_release_date_is_judged_as_usual() -> None:
+    # Pemilu 2024 judged in 2026: released in June 2024, so inside on voting day.
+    facts = inmate(expected_release_date=datetime.date(2024, 6, 1), register_date=datetime.date(2026, 11, 30))
+    assert judge(facts, PEMILU_DAY).status == Status.ELIGIBLE
+
+
+def test_a_past_voting_day_after_the_passed_release_date_needs_data() -> None:
+    facts = inmate(
+        expected_release_date=datetime.date(2023, 12, 1), register_date=datetime.date(2026, 11, 30)
+    )
+    assert judge(facts, PEMILU_DAY).reasons == [Reason.RELEASE_NOT_RECORDED]
+
+
+def test_a_definite_reason_still_wins_over_a_stale_release_date() -> None:
+    facts = inmate(
+        citizenship="WNA", expected_release_date=datetime.date(2024, 1, 5), register_date=REGISTER_DAY
+    )
+    assert judge(facts, PEMILU_DAY) == Judgement(
+        Status.NOT_ELIGIBLE, [Reason.WNA, Reason.RELEASE_NOT_RECORDED]
+    )
+
+
+def test_custody_can_be_judged_for_another_day_than_voting_day() -> None:
+    # Inside at H-30 (the release is on 1 February), a voter by age on voting day.
+    facts = inmate(expected_release_date=datetime.date(2024, 2, 1), custody_day=datetime.date(2024, 1, 15))
+    assert judge(facts, PEMILU_DAY).status == Status.ELIGIBLE
+
+
 # ---------------------------------------------------------------- missing data
 
 
@@ -337,11 +406,33 @@ def test_reasons_are_plain_stored_codes() -> None:
     assert all(type(reason) is str for reason in reasons)
 
 
-def test_tms_reason_codes_are_those_of_domain_md() -> None:
-    assert {"wna", "underage", "tni_polri", "revoked", "released", "duplicate", "dead", "transferred"} == (
-        NOT_ELIGIBLE_REASONS
-    )
+# The TMS reasons DOMAIN.md names: dead, duplicate, underage, moved, TNI/Polri,
+# revoked, not found ("…" for others, such as a foreigner).
+DOMAIN_TMS_REASONS = {"dead", "duplicate", "underage", "moved", "tni_polri", "revoked", "not_found"}
+
+
+def test_every_tms_reason_of_domain_md_has_a_code() -> None:
+    assert set(TMS_REASONS) == DOMAIN_TMS_REASONS
+    assert all(code in NOT_ELIGIBLE_REASONS for codes in TMS_REASONS.values() for code in codes)
+
+
+def test_moved_covers_a_transfer_and_a_release() -> None:
+    # Either way the person votes elsewhere: at another facility's TPS, or at home.
+    assert set(TMS_REASONS["moved"]) == {Reason.TRANSFERRED, Reason.RELEASED}
+
+
+def test_every_tms_code_is_a_domain_md_reason_or_a_foreigner() -> None:
+    mapped = {code.value for codes in TMS_REASONS.values() for code in codes}
+    assert mapped | {Reason.WNA.value} == NOT_ELIGIBLE_REASONS
+
+
+def test_every_reason_is_either_tms_or_missing_data() -> None:
     assert set(Reason.values) == NOT_ELIGIBLE_REASONS | MISSING_DATA_REASONS
+    assert not NOT_ELIGIBLE_REASONS & MISSING_DATA_REASONS
+
+
+def test_a_stale_release_date_is_missing_data_not_tms() -> None:
+    assert Reason.RELEASE_NOT_RECORDED in MISSING_DATA_REASONS
 
 
 # ------------------------------------------------------------------ bad input
@@ -378,12 +469,14 @@ def english(label: object) -> str:
 
 
 def fragment_translations() -> dict[str, str]:
-    """msgid -> msgstr of the tps_rules.po fragment (enough of a PO parser
-    for what the fragment uses: quoted lines, continuation lines, comments)."""
+    """msgid -> msgstr of the fragments holding the eligibility labels (enough
+    of a PO parser for what they use: quoted lines, continuation lines,
+    comments, plural forms)."""
     catalog: dict[str, str] = {}
     current: dict[str, str] = {}
     key = ""
-    for raw in FRAGMENT.read_text(encoding="utf-8").splitlines() + [""]:
+    lines = [line for path in FRAGMENTS for line in path.read_text(encoding="utf-8").splitlines() + [""]]
+    for raw in lines:
         line = raw.strip()
         if not line or line.startswith("#"):
             if "msgid" in current and "msgstr" in current:
@@ -391,7 +484,7 @@ def fragment_translations() -> dict[str, str]:
             if not line:
                 current = {}
             continue
-        if line.startswith(("msgid ", "msgstr ")):
+        if line.startswith("msg"):  # msgid, msgstr, msgid_plural, msgstr[0]
             key, _, line = line.partition(" ")
             current[key] = ""
         current[key] += ast.literal_eval(line)

@@ -141,3 +141,71 @@ def test_bad_arguments_are_refused(register, args, message):
 def test_election_is_required(register):
     with pytest.raises(CommandError):
         call_command("eligibility")
+
+
+# --- a release date that passed with no release recorded ------------------------------------------
+
+
+def test_a_release_date_passed_without_a_release_recorded_needs_follow_up(
+    register, blora, rutan_blora_officer, make_inmate, tmp_path
+):
+    make_inmate(
+        blora,
+        rutan_blora_officer,
+        registration_number="AI.005/2023",
+        expected_release_date=datetime.date(2024, 1, 5),
+    )
+    document = run_json(tmp_path, "--facility", "rutan-blora")
+    stale = next(row for row in document["inmates"] if row["registration_number"] == "AI.005/2023")
+    assert (stale["status"], stale["reasons"]) == ("needs_data", ["release_not_recorded"])
+
+
+def test_the_follow_up_says_to_record_the_release_or_correct_the_date(
+    register, blora, rutan_blora_officer, make_inmate, capsys
+):
+    make_inmate(
+        blora,
+        rutan_blora_officer,
+        registration_number="AI.005/2023",
+        full_name="Lewat Tanggal",
+        expected_release_date=datetime.date(2024, 1, 5),
+    )
+    with translation.override("en"):
+        call_command("eligibility", "--election", "pemilu-2024", "--facility", "rutan-blora")
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "    AI.005/2023  Lewat Tanggal: Expected release date has passed but no release is recorded: "
+        "record the release or correct the expected release date"
+    ) in lines
+
+
+@pytest.fixture
+def judged_in_2026(frozen_today):
+    """The 2024 elections judged long after: the register is read on 30 November 2026."""
+    with time_machine.travel(
+        datetime.datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta")), tick=False
+    ):
+        yield
+
+
+def test_a_past_election_counts_who_was_inside_on_its_voting_day(
+    register, blora, rutan_blora_officer, make_inmate, tmp_path, judged_in_2026
+):
+    make_inmate(
+        blora,
+        rutan_blora_officer,
+        registration_number="AI.005/2023",
+        expected_release_date=datetime.date(2024, 6, 1),
+    )
+    document = run_json(tmp_path, "--facility", "rutan-blora")
+    row = next(row for row in document["inmates"] if row["registration_number"] == "AI.005/2023")
+    assert (row["status"], row["reasons"]) == ("eligible", [])
+
+
+def test_a_past_election_flags_a_release_date_before_its_voting_day_that_was_never_recorded(
+    register, blora, rutan_blora_officer, make_inmate, tmp_path, judged_in_2026
+):
+    # Released on 13 February 2024 by the date, still "in custody" by the register in 2026.
+    document = run_json(tmp_path, "--facility", "rutan-blora")
+    row = next(row for row in document["inmates"] if row["registration_number"] == "AI.004/2023")
+    assert (row["status"], row["reasons"]) == ("needs_data", ["release_not_recorded"])

@@ -153,7 +153,31 @@ def test_an_overdue_release_date_is_flagged(pemilu, blora, rutan_blora_officer, 
     overdue = make_inmate(blora, rutan_blora_officer, expected_release_date=datetime.date(2024, 1, 5))
     projection = facility_projection(election=pemilu, facility=blora, today=TODAY)
     assert projection.overdue == [overdue]
+
+
+def test_an_overdue_inmate_counts_as_inside_and_needing_data(pemilu, blora, rutan_blora_officer, make_inmate):
+    # The register still holds them: stale data, judged as the lists judge it.
+    make_inmate(blora, rutan_blora_officer, expected_release_date=datetime.date(2024, 1, 5))
+    projection = facility_projection(election=pemilu, facility=blora, today=TODAY)
+    assert counts(projection) == {"h30": (1, 0, 1, 0), "h7": (1, 0, 1, 0), "voting_day": (1, 0, 1, 0)}
+    assert projection.in_custody_today == 1
+    assert projection.voting_day.leaving == {}
+
+
+def test_a_release_date_due_today_is_not_overdue(pemilu, blora, rutan_blora_officer, make_inmate):
+    make_inmate(blora, rutan_blora_officer, expected_release_date=TODAY)
+    projection = facility_projection(election=pemilu, facility=blora, today=TODAY)
+    assert projection.overdue == []
     assert projection.voting_day.in_custody == 0
+
+
+def test_tps_planning_leaves_out_an_overdue_inmate_as_the_projection_does(
+    pemilu, blora, rutan_blora_officer, make_inmate
+):
+    stays = make_inmate(blora, rutan_blora_officer)
+    make_inmate(blora, rutan_blora_officer, expected_release_date=datetime.date(2024, 1, 5))
+    assert selectors.projected_voters(election=pemilu, facility=blora) == [stays]
+    assert facility_projection(election=pemilu, facility=blora, today=TODAY).voting_day.eligible == 1
 
 
 def test_projected_voters_are_the_voting_day_eligible(pemilu, blora, rutan_blora_officer, make_inmate):
@@ -209,7 +233,7 @@ def test_the_projection_page_lists_overdue_inmates(client, pemilu, blora, rutan_
     response = client.get(reverse("tps:facility_projection", args=[blora.pk, pemilu.pk]))
     assert response.status_code == 200
     assert "Lewat Tanggal" in response.content.decode()
-    assert response.context["projection"].voting_day.in_custody == 0
+    assert response.context["projection"].voting_day.needs_data == 1
 
 
 @pytest.mark.parametrize("outsider", ["rutan_pati_officer", "kpu_pati_officer"])

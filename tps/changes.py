@@ -12,7 +12,10 @@ duplicate), each with the reason and the date. Two sources:
   recorded for that day: its custody events decide whether the person was
   inside;
 * **two list versions**: the snapshots of the lists (a new version against
-  the last accepted one). Category and move-form changes show as "changed".
+  the last accepted one). Category and move-form changes show as "changed";
+  a voter of the old version whose record is no longer in the facility's
+  register (moved to another facility's register by a correction) is removed
+  as "not found", the TMS reason of DOMAIN.md.
 
 The report is plain data; ``write_xlsx`` turns it into the workbook KPU asks
 for.
@@ -55,6 +58,7 @@ class Cause(models.TextChoices):
     DUPLICATE = "duplicate", _("Duplicate")
     INELIGIBLE = "ineligible", _("Turned ineligible")
     NEEDS_DATA = "needs_data", _("Data incomplete")
+    NOT_FOUND = "not_found", _("Not found in the register")
     CATEGORY = "category", _("Category or move form changed")
 
 
@@ -324,6 +328,9 @@ def changes_between_dates(
             reasons = tuple(after.reasons) if after else ()
             cause = removal_cause(reasons, after.status if after else Status.NOT_ELIGIBLE)
             date = _exit_date(cause, state_b, inmate_events, start, end)
+            if date is None and Reason.RELEASE_NOT_RECORDED in reasons:
+                # Stale since the expected release date: that is the date to check.
+                date = state_b.expected_release_date
             if date is None:
                 date = history.last_change(inmate.pk, start, end)
             rows.append(ChangeRow(change=Change.REMOVED, cause=cause, date=date, reasons=reasons, **common))
@@ -392,13 +399,18 @@ def changes_between_versions(*, old: VoterList | None, new: VoterList) -> Change
                 )
         elif was and not now:
             if after is None:
-                # Not judged again at all: the record left the register.
-                rows.append(_entry_row(before, Change.REMOVED, Cause.INELIGIBLE, new_day))
+                # Not judged again at all: the record is no longer in this
+                # facility's register (the population keeps every voter of the
+                # accepted version whose record is still there).
+                rows.append(
+                    _entry_row(before, Change.REMOVED, Cause.NOT_FOUND, new_day, [Reason.NOT_FOUND.value])
+                )
                 continue
             cause = removal_cause(after.reasons, after.status)
-            date = (
-                after.custody_event_date if cause in (Cause.DIED, Cause.TRANSFERRED, Cause.RELEASED) else None
+            dated_by_custody = cause in (Cause.DIED, Cause.TRANSFERRED, Cause.RELEASED) or (
+                Reason.RELEASE_NOT_RECORDED in after.reasons
             )
+            date = after.custody_event_date if dated_by_custody else None
             rows.append(_entry_row(after, Change.REMOVED, cause, date or new_day, after.reasons))
         elif was and now:
             old_text, new_text = _decision_text(before), _decision_text(after)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from inmates.models import Facility, Region
+from tps import demo_elections
 from tps.models import Dapil, Election, Tps
 from tps.services import stations
 
@@ -89,7 +90,9 @@ def seed_demo() -> dict[str, object]:
     election = Election.objects.filter(code=ELECTION_CODE).first()
     if election is None:
         return {"skipped": f"election {ELECTION_CODE} missing"}
-    summary: dict[str, object] = {"dapils created": seed_dapils(election)}
+    # The first seeder after the demo DPT: the list's DPTb moves get their forms.
+    summary: dict[str, object] = {"move forms": demo_elections.seed_move_forms()}
+    summary["dapils created"] = seed_dapils(election)
     for code, village_code in DEMO_TPS_VILLAGES.items():
         facility = Facility.objects.filter(code=code).first()
         if facility is not None:

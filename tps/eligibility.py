@@ -12,7 +12,9 @@ Three outcomes, because a voter list is built from incomplete data:
   reason wins over missing data: fixing the NIK will not make a foreigner a
   voter, so the person is not left waiting for follow-up.
 * ``needs_data``: no rule fails, but the record cannot be put on a list yet
-  (no NIK, no birth date where age decides, no known domicile).
+  (no NIK, no birth date where age decides, no known domicile, or a register
+  that still holds someone past their expected release date: stale data, not
+  a fact either way).
 
 Every reason found is reported, not only the first, so one review fixes them
 all.
@@ -57,8 +59,9 @@ class Reason(models.TextChoices):
 
     The first group are TMS (tidak memenuhi syarat) reasons; the second are
     gaps in the record. Codes are stored, never numbers: official numeric TMS
-    codes are not confirmed (DOMAIN.md). The declaration order is the order
-    in which reasons are reported.
+    codes are not confirmed (DOMAIN.md). ``TMS_REASONS`` maps the TMS reasons
+    DOMAIN.md names onto these codes. The declaration order is the order in
+    which reasons are reported.
     """
 
     WNA = "wna", _("Foreign citizen (WNA), not a voter")
@@ -69,6 +72,17 @@ class Reason(models.TextChoices):
     TRANSFERRED = "transferred", _("Transferred to another facility")
     RELEASED = "released", _("Not in custody on voting day")
     DUPLICATE = "duplicate", _("Confirmed duplicate registration")
+    # Never given by judge(), which judges records that exist: the change
+    # report gives it to a list entry whose record has left the facility's
+    # register (moved to another facility's register by a correction).
+    NOT_FOUND = "not_found", _("Not found in the facility's register")
+    RELEASE_NOT_RECORDED = (
+        "release_not_recorded",
+        _(
+            "Expected release date has passed but no release is recorded: "
+            "record the release or correct the expected release date"
+        ),
+    )
     MISSING_NIK = "missing_nik", _("NIK missing")
     MISSING_BIRTH_DATE = "missing_birth_date", _("Birth date missing")
     MISSING_MARITAL_STATUS = "missing_marital_status", _("Marital status missing")
@@ -87,11 +101,13 @@ NOT_ELIGIBLE_REASONS: frozenset[str] = frozenset(
         Reason.TRANSFERRED,
         Reason.RELEASED,
         Reason.DUPLICATE,
+        Reason.NOT_FOUND,
     )
 )
 MISSING_DATA_REASONS: frozenset[str] = frozenset(
     reason.value
     for reason in (
+        Reason.RELEASE_NOT_RECORDED,
         Reason.MISSING_NIK,
         Reason.MISSING_BIRTH_DATE,
         Reason.MISSING_MARITAL_STATUS,
@@ -100,14 +116,40 @@ MISSING_DATA_REASONS: frozenset[str] = frozenset(
 )
 _REASON_ORDER: dict[str, int] = {value: index for index, value in enumerate(Reason.values)}
 
+# The TMS reasons DOMAIN.md names, and the codes that carry each here. From
+# the prison TPS's point of view a transfer and a release are both a move
+# away ("pindah"): the person votes elsewhere, at another facility's TPS or at
+# home. A changed domicile is not a reason here (the person still votes at the
+# prison TPS, as DPTb if registered at home). WNA is one of DOMAIN.md's "…":
+# a foreigner is never a voter.
+TMS_REASONS: dict[str, tuple[Reason, ...]] = {
+    "dead": (Reason.DEAD,),
+    "duplicate": (Reason.DUPLICATE,),
+    "underage": (Reason.UNDERAGE,),
+    "moved": (Reason.TRANSFERRED, Reason.RELEASED),
+    "tni_polri": (Reason.TNI_POLRI,),
+    "revoked": (Reason.REVOKED,),
+    "not_found": (Reason.NOT_FOUND,),
+}
+
 
 @dataclass(frozen=True)
 class VoterFacts:
     """What the rules need to know about one person, as plain values.
 
     ``in_custody_on_day`` is the answer from the custody event history for the
-    voting day (``inmates.custody.in_custody_on``) when there is one; ``None``
-    means the history does not say and the release date decides.
+    day custody is judged for (``inmates.custody.in_custody_on``) when there
+    is one; ``None`` means the history does not say and the release date
+    decides.
+
+    ``custody_day`` is that day when it is not voting day: the projection asks
+    who is still inside at H-30 and will be a voter on voting day. ``None``:
+    voting day.
+
+    ``register_date`` is the day the register was read ("today"). A release
+    date before it that no release event confirms is stale data: the register
+    still says "in custody", the date says "gone", and only the officer knows
+    which is true (see ``release_overdue``). ``None``: not checked.
 
     ``transferred`` (moved to another facility before voting day) is an
     addition to the brief's field list, with a default, because a transfer is
@@ -128,6 +170,8 @@ class VoterFacts:
     domicile_code: str | None
     died: bool = False
     transferred: bool = False
+    register_date: datetime.date | None = None
+    custody_day: datetime.date | None = None
 
     def __post_init__(self) -> None:
         # A typo such as "wni" or "Tahanan" must not silently fall through to
@@ -216,8 +260,27 @@ def in_custody_on(facts: VoterFacts, voting_day: datetime.date) -> bool:
     return facts.expected_release_date > voting_day
 
 
+def release_overdue(facts: VoterFacts, day: datetime.date) -> bool:
+    """Whether the person counts as gone on ``day`` only by a release date that has passed unrecorded.
+
+    True for a narapidana whom the custody history still holds (no release,
+    transfer or death recorded) although the expected release date is on or
+    before ``day`` *and* before the register date: by today the release
+    should have been recorded, so the date or the history is wrong. A release
+    date still ahead of the register date (today) is a forecast and decides
+    as usual: a release between today and voting day is "released". A date
+    after ``day`` does not matter for ``day``: the person was inside then.
+    """
+    if facts.in_custody_on_day is not None or facts.register_date is None:
+        return False
+    if facts.custody_type != NARAPIDANA or facts.expected_release_date is None:
+        return False
+    return facts.expected_release_date <= day and facts.expected_release_date < facts.register_date
+
+
 def judge(facts: VoterFacts, voting_day: datetime.date) -> Judgement:
     """Decide whether the person is a voter at the prison TPS on ``voting_day``."""
+    custody_day = facts.custody_day or voting_day
     reasons: list[Reason] = []
     if facts.citizenship != WNI:
         reasons.append(Reason.WNA)
@@ -232,7 +295,9 @@ def judge(facts: VoterFacts, voting_day: datetime.date) -> Judgement:
         reasons.append(Reason.DEAD)
     elif facts.transferred:
         reasons.append(Reason.TRANSFERRED)
-    elif not in_custody_on(facts, voting_day):
+    elif release_overdue(facts, custody_day):
+        reasons.append(Reason.RELEASE_NOT_RECORDED)
+    elif not in_custody_on(facts, custody_day):
         reasons.append(Reason.RELEASED)
     if facts.is_confirmed_duplicate:
         reasons.append(Reason.DUPLICATE)

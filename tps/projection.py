@@ -8,6 +8,12 @@ voting day (age, citizenship, TNI/Polri, revocation, duplicates and complete
 data judged for voting day). Checkpoints already past are read from the
 history instead, so the same function shows what happened.
 
+A narapidana still held by the register past an expected release date that
+is before ``today`` (no release recorded) is stale data: counted as inside,
+with "needs data", at the checkpoints the date would otherwise have emptied,
+exactly as the lists judge them (``eligibility.release_overdue``); and listed
+as ``overdue`` for correction.
+
 The voting-day figure is what TPS planning needs (see
 ``tps.selectors.projected_voters``, which returns the same people).
 """
@@ -69,7 +75,8 @@ class Projection:
     in_custody_today: int
     checkpoints: list[Checkpoint]
     # Inside today by the events, although the expected release date has
-    # passed: the register needs a release event or a corrected date.
+    # passed: the register needs a release event or a corrected date. Counted
+    # as inside and "needs data" (eligibility.Reason.RELEASE_NOT_RECORDED).
     overdue: list[Inmate]
 
     @property
@@ -85,9 +92,13 @@ def _inside(open_facts: eligibility.VoterFacts, history: selectors.Events, day: 
 
     ``open_facts`` are the person's facts with the custody answer left open
     (``in_custody_on_day=None``), so ``eligibility.in_custody_on`` decides by
-    custody type and expected release date, as it does for the lists.
+    custody type and expected release date, as it does for the lists. A
+    release date that has passed unrecorded (``eligibility.release_overdue``)
+    does not empty the cell: the register still holds the person.
     """
-    return custody.status_on(history, day) == "in_custody" and eligibility.in_custody_on(open_facts, day)
+    if custody.status_on(history, day) != "in_custody":
+        return False
+    return eligibility.in_custody_on(open_facts, day) or eligibility.release_overdue(open_facts, day)
 
 
 def _leaving_cause(events: selectors.Events, day: datetime.date) -> str:
@@ -111,17 +122,14 @@ def facility_projections(
     histories = []
     for inmate in inmates:
         history = selectors.events_of(inmate, events)
-        facts = selectors.facts_for(inmate, history, today)
+        facts = selectors.facts_for(inmate, history, today, today=today)
         histories.append((inmate, history, dataclasses.replace(facts, in_custody_on_day=None)))
     inside_today = {inmate.pk: _inside(facts, history, today) for inmate, history, facts in histories}
     overdue = sorted(
         (
             inmate
-            for inmate, history, _facts in histories
-            if inmate.custody_type == eligibility.NARAPIDANA
-            and inmate.expected_release_date
-            and inmate.expected_release_date <= today
-            and custody.status_on(history, today) == "in_custody"
+            for inmate, history, facts in histories
+            if eligibility.release_overdue(facts, today) and custody.status_on(history, today) == "in_custody"
         ),
         key=lambda inmate: (inmate.expected_release_date, inmate.full_name),
     )
@@ -157,8 +165,13 @@ def _project(
                 # voting day, give the same answer at every checkpoint.
                 facts = dataclasses.replace(open_facts, in_custody_on_day=True, died=False, transferred=False)
                 status = judge(facts, voting_day).status
+            point_status = status
+            if eligibility.release_overdue(open_facts, day):
+                # Held past a release date that passed unrecorded: judged as the lists do.
+                facts = dataclasses.replace(open_facts, died=False, transferred=False, custody_day=day)
+                point_status = judge(facts, voting_day).status
             present[key] += 1
-            counters[key][status] += 1
+            counters[key][point_status] += 1
     checkpoints = [
         Checkpoint(
             key=key,

@@ -11,6 +11,10 @@ disappears. The population for a judged day ``on`` read from the register of
 ``min(today, on)``, plus every record with an admission or transfer-in dated
 between ``today`` and ``on``. People released before that window are history,
 not voters of this facility; people with missing data are always in it.
+
+``today`` is also the reference for stale data: a narapidana whose expected
+release date is before ``today`` while no release is recorded is judged
+``needs_data`` (``eligibility.release_overdue``), whichever day is judged.
 """
 
 from __future__ import annotations
@@ -50,11 +54,13 @@ class InmateJudgement:
         return self.judgement.reasons
 
 
-def facts_for(inmate: Inmate, events: Events, day: datetime.date) -> VoterFacts:
-    """What the eligibility rules need to know about ``inmate`` on ``day``.
+def facts_for(
+    inmate: Inmate, events: Events, day: datetime.date, *, today: datetime.date | None = None
+) -> VoterFacts:
+    """What the eligibility rules need to know about ``inmate`` on ``day``, read from the register of ``today``.
 
     ``inmate`` may also be a historical record (simple-history) of an inmate:
-    only plain attributes are read.
+    only plain attributes are read. ``today`` defaults to the local date.
     """
     status = custody.status_on(events, day)
     # The history decides only when it says the person is gone by that day (or
@@ -75,24 +81,27 @@ def facts_for(inmate: Inmate, events: Events, day: datetime.date) -> VoterFacts:
         domicile_code=inmate.domicile_region_id,
         died=status == "deceased",
         transferred=status == "transferred",
+        register_date=today or timezone.localdate(),
     )
 
 
 def facts_present_on(
-    inmate: Inmate, events: Events, *, present_on: datetime.date, voting_day: datetime.date
+    inmate: Inmate,
+    events: Events,
+    *,
+    present_on: datetime.date,
+    voting_day: datetime.date,
+    today: datetime.date | None = None,
 ) -> VoterFacts:
     """Facts for "inside on ``present_on``, and a voter on ``voting_day``".
 
-    Used by the projection (who is still here at H-30 / H-7 and will be a
-    voter on voting day) and the change report. Custody is decided for
-    ``present_on`` and handed to the rules as a fixed answer; age and the
-    other rules are then judged for ``voting_day``.
+    Used by the change report. Custody is judged for ``present_on``
+    (``custody_day``); age and the other rules for ``voting_day``.
     """
-    facts = facts_for(inmate, events, present_on)
+    facts = facts_for(inmate, events, present_on, today=today)
     if present_on == voting_day:
         return facts
-    inside = eligibility.in_custody_on(facts, present_on)
-    return dataclasses.replace(facts, in_custody_on_day=inside)
+    return dataclasses.replace(facts, custody_day=present_on)
 
 
 def last_event_date(events: Events, day: datetime.date) -> datetime.date | None:
@@ -132,28 +141,33 @@ def event_date_for(
     """When the person arrived (still inside on ``day``) or left (gone by ``day``).
 
     A person gone only because the expected release date has passed left on
-    that date; otherwise the last custody event up to ``day`` says it.
+    that date, and one held past it with no release recorded is dated by it
+    too (the date to check); otherwise the last custody event up to ``day``
+    says it.
     """
-    if eligibility.Reason.RELEASED in judgement.reasons and custody.status_on(history, day) == "in_custody":
+    by_date = {eligibility.Reason.RELEASED, eligibility.Reason.RELEASE_NOT_RECORDED}
+    if by_date.intersection(judgement.reasons) and custody.status_on(history, day) == "in_custody":
         return inmate.expected_release_date
     return last_event_date(history, day)
 
 
 def _judge_loaded(
-    inmates: Sequence[Inmate], events: dict[int, Events], day: datetime.date
+    inmates: Sequence[Inmate], events: dict[int, Events], day: datetime.date, today: datetime.date
 ) -> list[InmateJudgement]:
     judged = []
     for inmate in inmates:
         history = events_of(inmate, events)
-        judgement = judge(facts_for(inmate, history, day), day)
+        judgement = judge(facts_for(inmate, history, day, today=today), day)
         judged.append(InmateJudgement(inmate, judgement, event_date_for(inmate, history, day, judgement)))
     return judged
 
 
-def judge_inmates(inmates: Iterable[Inmate], day: datetime.date) -> list[InmateJudgement]:
+def judge_inmates(
+    inmates: Iterable[Inmate], day: datetime.date, *, today: datetime.date | None = None
+) -> list[InmateJudgement]:
     inmates = list(inmates)
     events = events_by_inmate(inmate.pk for inmate in inmates)
-    return _judge_loaded(inmates, events, day)
+    return _judge_loaded(inmates, events, day, today or timezone.localdate())
 
 
 def facility_inmates(facility: Facility) -> list[Inmate]:
@@ -204,8 +218,9 @@ def judge_facility(
     kept, never left out.
     """
     day = on or election.voting_day
+    today = today or timezone.localdate()
     population, events = facility_population(facility, on=day, today=today, include_ids=include_ids)
-    return _judge_loaded(population, events, day)
+    return _judge_loaded(population, events, day, today)
 
 
 def projected_voters(

@@ -33,6 +33,10 @@ PEMILU_BALLOTS = [
 ]
 PILKADA_BALLOTS = [BallotType.GUBERNUR, BallotType.BUPATI_WALIKOTA]
 
+# Move deadlines before voting day (PKPU 7/2022, MK 20/PUU-XVII/2019).
+MOVE_DEADLINE_DAYS = 30
+DETAINEE_MOVE_DEADLINE_DAYS = 7
+
 
 class ElectionQuerySet(models.QuerySet):
     def for_user(self, user) -> ElectionQuerySet:
@@ -85,6 +89,22 @@ class Election(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._stored_voting_day = self.voting_day
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The voting day as stored, so clean() can tell that it changed.
+        instance._stored_voting_day = instance.__dict__.get("voting_day")
+        return instance
+
+    @classmethod
+    def ballot_types_of(cls, election_type: str) -> list[BallotType]:
+        """The ballot types an election of ``election_type`` may have (and has by default)."""
+        return list(PEMILU_BALLOTS if election_type == cls.Type.PEMILU else PILKADA_BALLOTS)
+
     def clean(self) -> None:
         super().clean()
         unknown = [code for code in self.ballot_types or [] if code not in BallotType.values]
@@ -93,20 +113,90 @@ class Election(models.Model):
                 {"ballot_types": _("Unknown ballot types: %(codes)s") % {"codes": ", ".join(unknown)}}
             )
         if not self.ballot_types:
-            self.ballot_types = list(PEMILU_BALLOTS if self.type == self.Type.PEMILU else PILKADA_BALLOTS)
+            self.ballot_types = [str(code) for code in self.ballot_types_of(self.type)]
+        errors: dict[str, list] = {}
+        if self.type in self.Type.values:
+            allowed = self.ballot_types_of(self.type)
+            foreign = [code for code in self.ballot_types if code not in allowed]
+            if foreign:
+                labels = dict(BallotType.choices)
+                errors["ballot_types"] = [
+                    _("Ballot types %(codes)s do not belong to a %(type)s. Choose from: %(allowed)s.")
+                    % {
+                        "codes": ", ".join(str(labels[code]) for code in foreign),
+                        "type": self.get_type_display(),
+                        "allowed": ", ".join(str(code.label) for code in allowed),
+                    }
+                ]
         if self.voting_day:
+            self._follow_voting_day()
             if self.move_deadline is None:
-                self.move_deadline = self.voting_day - datetime.timedelta(days=30)
+                self.move_deadline = self.voting_day - datetime.timedelta(days=MOVE_DEADLINE_DAYS)
             if self.detainee_move_deadline is None:
-                self.detainee_move_deadline = self.voting_day - datetime.timedelta(days=7)
+                self.detainee_move_deadline = self.voting_day - datetime.timedelta(
+                    days=DETAINEE_MOVE_DEADLINE_DAYS
+                )
+            errors.update(self._deadline_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def _follow_voting_day(self) -> None:
+        """A deadline that was the default of the stored voting day moves with a new voting day.
+
+        A deadline set by hand (any other date) stays as it is, and is then
+        checked against the new voting day like any other.
+        """
+        old = getattr(self, "_stored_voting_day", None)
+        if old is None or old == self.voting_day:
+            return
+        if self.move_deadline == old - datetime.timedelta(days=MOVE_DEADLINE_DAYS):
+            self.move_deadline = self.voting_day - datetime.timedelta(days=MOVE_DEADLINE_DAYS)
+        if self.detainee_move_deadline == old - datetime.timedelta(days=DETAINEE_MOVE_DEADLINE_DAYS):
+            self.detainee_move_deadline = self.voting_day - datetime.timedelta(
+                days=DETAINEE_MOVE_DEADLINE_DAYS
+            )
+
+    def _deadline_errors(self) -> dict[str, list]:
+        errors: dict[str, list] = {}
+        voting_day = self.voting_day.strftime("%d-%m-%Y")
+        if self.move_deadline > self.voting_day:
+            errors["move_deadline"] = [
+                _(
+                    "The move request deadline (H-30), %(deadline)s, cannot be after voting day "
+                    "(%(voting_day)s). Leave it empty for 30 days before voting day."
+                )
+                % {"deadline": self.move_deadline.strftime("%d-%m-%Y"), "voting_day": voting_day}
+            ]
+        if self.detainee_move_deadline > self.voting_day:
+            errors["detainee_move_deadline"] = [
+                _(
+                    "The detainee move deadline (H-7), %(deadline)s, cannot be after voting day "
+                    "(%(voting_day)s). Leave it empty for 7 days before voting day."
+                )
+                % {"deadline": self.detainee_move_deadline.strftime("%d-%m-%Y"), "voting_day": voting_day}
+            ]
+        elif self.detainee_move_deadline < self.move_deadline and "move_deadline" not in errors:
+            errors["detainee_move_deadline"] = [
+                _(
+                    "The detainee move deadline (H-7), %(detainee)s, cannot be before the move request "
+                    "deadline (H-30), %(ordinary)s: detainees may still move after ordinary moves close."
+                )
+                % {
+                    "detainee": self.detainee_move_deadline.strftime("%d-%m-%Y"),
+                    "ordinary": self.move_deadline.strftime("%d-%m-%Y"),
+                }
+            ]
+        return errors
 
     @property
     def h30(self) -> datetime.date:
-        return self.move_deadline or self.voting_day - datetime.timedelta(days=30)
+        return self.move_deadline or self.voting_day - datetime.timedelta(days=MOVE_DEADLINE_DAYS)
 
     @property
     def h7(self) -> datetime.date:
-        return self.detainee_move_deadline or self.voting_day - datetime.timedelta(days=7)
+        return self.detainee_move_deadline or self.voting_day - datetime.timedelta(
+            days=DETAINEE_MOVE_DEADLINE_DAYS
+        )
 
 
 class DapilQuerySet(models.QuerySet):

@@ -164,6 +164,13 @@ class VoterListEntry(models.Model):
                 raise ValidationError(_("This list is locked: it was submitted to or accepted by KPU."))
         super().save(*args, **kwargs)
 
+    @property
+    def lacks_move_form(self) -> bool:
+        """A DPTb voter without the move form's number or date: the list cannot go to KPU yet."""
+        return self.category == self.Category.DPTB and not (
+            self.move_form_number.strip() and self.move_form_date
+        )
+
     def clean(self) -> None:
         super().clean()
         errors: dict[str, list] = {}

@@ -18,7 +18,8 @@ from tps.models import PEMILU_BALLOTS, PILKADA_BALLOTS, Election
 from tps.models.voterlists import EligibilityRun
 
 # The two 2024 elections. tps/migrations/0004_lists_reference_elections.py
-# holds the same values (a migration must not import application code).
+# holds the same values, with Pilkada's reserve rate corrected by
+# 0008_pilkada_2024_reserve_rate (a migration must not import application code).
 REFERENCE_ELECTIONS: list[dict] = [
     {
         "code": "pemilu-2024",
@@ -37,7 +38,8 @@ REFERENCE_ELECTIONS: list[dict] = [
         "type": Election.Type.PILKADA,
         "voting_day": datetime.date(2024, 11, 27),
         "max_voters_per_tps": 600,
-        "ballot_reserve_rate": Decimal("0.02"),
+        # UU 1/2015 as amended by UU 8/2015, art. 80(3): DPT + 2.5 % (Pemilu 2 %: UU 7/2017 art. 344(2)).
+        "ballot_reserve_rate": Decimal("0.025"),
         "move_deadline": datetime.date(2024, 10, 28),
         "detainee_move_deadline": datetime.date(2024, 11, 20),
         "ballot_types": [str(code) for code in PILKADA_BALLOTS],

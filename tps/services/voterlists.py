@@ -25,8 +25,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from inmates.audit import access_log_record
 from inmates.models import AccessLog, Facility, User
@@ -43,6 +45,14 @@ class TransitionError(ValidationError):
 
 class ListLockedError(PermissionDenied):
     """The list is submitted or accepted: nothing in it may change."""
+
+
+class MoveFormMissingError(TransitionError):
+    """DPTb entries without their Formulir Model A-Surat Pindah Memilih: not ready for KPU."""
+
+
+# How many entries a refusal names; the review page filters the rest.
+NAMED_ENTRIES = 10
 
 
 # --- who may do what -------------------------------------------------------------
@@ -236,6 +246,57 @@ def voterlist_generate(
 # --- review ------------------------------------------------------------------------
 
 
+# A DPTb entry without its move form's number or date. A DPTb voter moves with
+# a Formulir Model A-Surat Pindah Memilih: without its number and date the move
+# is not on record, and KPU cannot take the voter off the home DPT.
+WITHOUT_MOVE_FORM = Q(category=VoterListEntry.Category.DPTB) & (
+    Q(move_form_number="") | Q(move_form_date__isnull=True)
+)
+
+
+def dptb_without_move_form(voter_list: VoterList) -> QuerySet[VoterListEntry]:
+    """The DPTb entries of ``voter_list`` that lack the move form's number or date."""
+    return voter_list.entries.filter(WITHOUT_MOVE_FORM)
+
+
+def _entries_named(entries: QuerySet[VoterListEntry]) -> str:
+    rows = list(entries.order_by("full_name", "registration_number")[: NAMED_ENTRIES + 1])
+    names = [f"{entry.registration_number} {entry.full_name}" for entry in rows[:NAMED_ENTRIES]]
+    text = "; ".join(names)
+    if len(rows) > NAMED_ENTRIES:
+        text += " " + _("and more (filter the list by “DPTb without move form”)")
+    return text
+
+
+def _require_move_forms(voter_list: VoterList, *, accepting: bool) -> None:
+    missing = dptb_without_move_form(voter_list)
+    count = missing.count()
+    if not count:
+        return
+    values = {"count": count, "entries": _entries_named(missing)}
+    if accepting:
+        message = ngettext(
+            "This list cannot be accepted: %(count)d DPTb entry lacks the number and date of its "
+            "Formulir Model A-Surat Pindah Memilih (%(entries)s). Return the list to the facility "
+            "to enter the form or change the category.",
+            "This list cannot be accepted: %(count)d DPTb entries lack the number and date of their "
+            "Formulir Model A-Surat Pindah Memilih (%(entries)s). Return the list to the facility "
+            "to enter the forms or change the categories.",
+            count,
+        )
+    else:
+        message = ngettext(
+            "Not submitted: %(count)d DPTb entry lacks the number and date of its Formulir Model "
+            "A-Surat Pindah Memilih (%(entries)s). Enter the form's number and date, or change the "
+            "category to DPT or DPK if the voter does not move.",
+            "Not submitted: %(count)d DPTb entries lack the number and date of their Formulir Model "
+            "A-Surat Pindah Memilih (%(entries)s). Enter each form's number and date, or change the "
+            "category to DPT or DPK where the voter does not move.",
+            count,
+        )
+    raise MoveFormMissingError(message % values)
+
+
 def _describe(entry: VoterListEntry, changed: dict[str, tuple[Any, Any]]) -> str:
     parts = []
     for name, (old, new) in changed.items():
@@ -317,7 +378,11 @@ def voterlist_entry_update(*, entry: VoterListEntry, user: User, **fields: Any) 
 
 @transaction.atomic
 def voterlist_submit(*, voter_list: VoterList, user: User) -> VoterList:
-    """Hand a draft (or a corrected returned list) to KPU."""
+    """Hand a draft (or a corrected returned list) to KPU.
+
+    Refused (MoveFormMissingError, naming the entries) while a DPTb entry
+    lacks its move form's number and date.
+    """
     voter_list = _locked_list(voter_list)
     _require(
         can_prepare(user, voter_list.facility),
@@ -328,6 +393,7 @@ def voterlist_submit(*, voter_list: VoterList, user: User) -> VoterList:
             _("Only a draft or a returned list can be submitted; this one is %(status)s.")
             % {"status": voter_list.get_status_display()}
         )
+    _require_move_forms(voter_list, accepting=False)
     voter_list.status = VoterList.Status.SUBMITTED
     voter_list.save(update_fields=["status"])
     _record(voter_list, VoterListEvent.Action.SUBMITTED, user)
@@ -336,7 +402,10 @@ def voterlist_submit(*, voter_list: VoterList, user: User) -> VoterList:
 
 @transaction.atomic
 def voterlist_accept(*, voter_list: VoterList, user: User, comment: str = "") -> VoterList:
-    """KPU accepts a submitted list: from now on it is locked."""
+    """KPU accepts a submitted list: from now on it is locked.
+
+    Refused (MoveFormMissingError) while a DPTb entry lacks its move form.
+    """
     voter_list = _locked_list(voter_list)
     _require(
         can_review(user, voter_list.facility),
@@ -347,6 +416,9 @@ def voterlist_accept(*, voter_list: VoterList, user: User, comment: str = "") ->
             _("Only a submitted list can be accepted; this one is %(status)s.")
             % {"status": voter_list.get_status_display()}
         )
+    # Submission already refuses such a list; this guards lists submitted
+    # before that rule, and any other way a list reached KPU.
+    _require_move_forms(voter_list, accepting=True)
     voter_list.status = VoterList.Status.ACCEPTED
     voter_list.review_comment = comment.strip()
     voter_list.save(update_fields=["status", "review_comment"])

@@ -137,7 +137,11 @@ def _filtered_entries(voter_list: VoterList, params) -> tuple:
         entries = entries.filter(
             Q(full_name__icontains=query) | Q(registration_number__icontains=query) | Q(nik__startswith=query)
         )
-    return entries, {"status": status, "category": category, "q": query}
+    # The DPTb entries that still hold up submission.
+    form = "missing" if params.get("form") == "missing" else ""
+    if form:
+        entries = entries.filter(services.WITHOUT_MOVE_FORM)
+    return entries, {"status": status, "category": category, "q": query, "form": form}
 
 
 def _rows(entries, forms_by_pk: dict) -> list[dict]:
@@ -205,6 +209,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         dptb=Count("pk", filter=Q(category=VoterListEntry.Category.DPTB)),
         dpk=Count("pk", filter=Q(category=VoterListEntry.Category.DPK)),
         from_dpt_check=Count("pk", filter=Q(category_from_dpt_check=True)),
+        dptb_without_form=Count("pk", filter=services.WITHOUT_MOVE_FORM),
     )
     query = request.GET.copy()
     query.pop("page", None)
