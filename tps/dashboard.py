@@ -244,7 +244,7 @@ def _histories(
     for inmate in inmates:
         inmate.facility = facility
         history = selectors.events_of(inmate, events)
-        facts = selectors.facts_for(inmate, history, today)
+        facts = selectors.facts_for(inmate, history, today, today=today)
         histories.append((inmate, history, dataclasses.replace(facts, in_custody_on_day=None)))
     return histories
 
