@@ -196,7 +196,7 @@ def _reset_facility(code: str) -> None:
     from inmates.models import CustodyEvent, Inmate
 
     with transaction.atomic():
-        CustodyEvent.objects.filter(inmate__facility__code=code).delete()
+        CustodyEvent._unchecked.filter(inmate__facility__code=code).delete()
         Inmate.history.filter(facility__code=code).delete()
         Inmate.objects.filter(facility__code=code).delete()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from inmates import nik as nik_rules
 from inmates.models import Inmate
+from inmates.services import inmate_admission_event_to_correct
 
 
 class NikField(forms.CharField):
@@ -36,3 +38,16 @@ class InmateAdminForm(forms.ModelForm):
 
     def clean_nkk(self):
         return self.cleaned_data.get("nkk") or ""
+
+    def clean(self):
+        cleaned = super().clean()
+        # A changed admission date moves the recorded admission with it; say
+        # here, next to the field, when the custody history cannot follow.
+        new = cleaned.get("admission_date")
+        old = self.instance.admission_date if self.instance.pk else None
+        if old and new and new != old:
+            try:
+                inmate_admission_event_to_correct(inmate=self.instance, old=old, new=new)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned

@@ -14,3 +14,16 @@ def run_import_job(job_id: int) -> dict:
     if job is None:
         return {"job": job_id, "status": None}
     return {"job": job_id, "status": job.status, "rows": job.total_rows}
+
+
+@task()
+def refresh_custody_statuses() -> dict:
+    """Bring every stored custody status up to today, then queue tomorrow's run.
+
+    Tomorrow's run is queued first, so one failing run does not end the cycle.
+    """
+    from inmates.services import custody_refresh_schedule_next, custody_statuses_refresh
+
+    next_run = custody_refresh_schedule_next()
+    changed = custody_statuses_refresh()
+    return {"changed": changed, "next_run": next_run.isoformat() if next_run else None}

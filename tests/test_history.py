@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from inmates import services
-from inmates.models import Inmate
+from inmates.models import CustodyEvent, Inmate
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,8 @@ def admin_form_data(inmate: Inmate, **overrides) -> dict:
         "revocation_decision": inmate.revocation_decision,
         "notes": inmate.notes,
         "custody_events-TOTAL_FORMS": "0",
-        "custody_events-INITIAL_FORMS": str(inmate.custody_events.count()),
+        # The inline lists every recorded event, corrected ones included.
+        "custody_events-INITIAL_FORMS": str(CustodyEvent.recorded.filter(inmate=inmate).count()),
         "custody_events-MIN_NUM_FORMS": "0",
         "custody_events-MAX_NUM_FORMS": "1000",
     }

@@ -32,7 +32,7 @@ def three_inmates(make_inmate, blora, rutan_blora_officer):
         make_inmate(blora, rutan_blora_officer, registration_number=f"AI.00{n}/2023", nik=None)
         for n in range(1, 4)
     ]
-    CustodyEvent.objects.all().delete()  # the service's own admission events
+    CustodyEvent._unchecked.all().delete()  # the service's own admission events
     return inmates
 
 

@@ -21,6 +21,16 @@ admin.site.site_title = _("voterreg")
 admin.site.index_title = _("Inmate voter register")
 
 
+def _autocomplete_for(request, model_name: str, field_name: str) -> bool:
+    """Whether ``request`` is the admin autocomplete of ``model_name.field_name`` (an inmates model)."""
+    params = request.GET
+    return (
+        params.get("app_label") == "inmates"
+        and params.get("model_name") == model_name
+        and params.get("field_name") == field_name
+    )
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level"]
@@ -29,6 +39,9 @@ class RegionAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_search_results(self, request, queryset, search_term):
+        if _autocomplete_for(request, "inmate", "domicile_region"):
+            # A home address is a village or district (Inmate.clean refuses coarser codes).
+            queryset = queryset.filter(level__gte=Region.Level.DISTRICT)
         # Codes are typed with or without dots: "3316" finds "33.16".
         term = search_term.strip()
         digits = term.replace(".", "")
@@ -62,15 +75,46 @@ class CustodyEventInline(admin.TabularInline):
     model = CustodyEvent
     fk_name = "inmate"
     extra = 0
-    fields = ["kind", "date", "from_facility", "to_facility", "note", "created_by", "created_at"]
-    readonly_fields = ["created_by", "created_at"]
+    fields = [
+        "kind",
+        "date",
+        "from_facility",
+        "to_facility",
+        "note",
+        "correction",
+        "created_by",
+        "created_at",
+    ]
+    readonly_fields = ["correction", "created_by", "created_at"]
     can_delete = False
     verbose_name = _("custody event")
     verbose_name_plural = _("custody history (append only)")
 
+    def get_queryset(self, request):
+        # Everything recorded, corrected events included: the history shows
+        # what was recorded, by whom, and what replaced it.
+        queryset = CustodyEvent.recorded.select_related(
+            "from_facility", "to_facility", "created_by", "corrects", "corrected_by"
+        ).order_by("date", "pk")
+        if not self.has_view_or_change_permission(request):
+            queryset = queryset.none()
+        return queryset
+
     def has_change_permission(self, request, obj=None):
         # Events are never edited; a correction is a new event.
         return False
+
+    @admin.display(description=_("correction"))
+    def correction(self, obj: CustodyEvent):
+        corrected_by = getattr(obj, "corrected_by", None) if obj.pk else None
+        if corrected_by is not None:
+            return format_html(
+                '<span class="custody-corrected">{}</span>',
+                _("Corrected by %(event)s (no longer counts)") % {"event": corrected_by},
+            )
+        if obj.corrects_id:
+            return _("Corrects %(event)s") % {"event": obj.corrects}
+        return "—"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("from_facility", "to_facility"):
@@ -221,6 +265,14 @@ class InmateAdmin(IndexedSearchMixin, ScopedHistoryAdmin):
 
     def get_urls(self):
         return imports_admin.inmate_export_urls(self) + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        # The list filters on the stored custody status: if the nightly refresh
+        # was missed, ask the task worker for it (one small query otherwise).
+        # Only when the list is opened: a POSTed action changes what it says, nothing else.
+        if request.method == "GET":
+            services.custody_refresh_request()
+        return super().changelist_view(request, extra_context)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

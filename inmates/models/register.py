@@ -410,6 +410,20 @@ class Inmate(models.Model):
             value = getattr(self, code_field)
             if value and not value.isdigit():
                 errors.setdefault(code_field, []).append(_("Use digits only, e.g. 003."))
+        # From the code, not the Region row: the importer calls clean() on bare
+        # records, without a query per row. A province or regency cannot place
+        # the voter in a DPRD Kab/Kota dapil (the importer refuses it too).
+        if self.domicile_region_id and Region.level_of(self.domicile_region_id) < Region.Level.DISTRICT:
+            errors.setdefault("domicile_region", []).append(
+                ValidationError(
+                    _(
+                        "%(code)s is a province or regency. Give the code of the village or at least "
+                        "the district (kecamatan), e.g. 33.16.01."
+                    ),
+                    code="domicile_too_coarse",
+                    params={"code": self.domicile_region_id},
+                )
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -440,13 +454,80 @@ def _district_exists(code: str) -> bool:
     return Region.objects.filter(code=code).exists()
 
 
+class AppendOnlyError(Exception):
+    """A write that would change or remove recorded custody history."""
+
+
+def _append_only_error() -> AppendOnlyError:
+    return AppendOnlyError(
+        _("Custody events cannot be changed or deleted; record a new event (or a correction) instead.")
+    )
+
+
 class CustodyEventQuerySet(models.QuerySet):
+    """Custody events: readable, addable, never updated or deleted in bulk."""
+
     def for_user(self, user) -> CustodyEventQuerySet:
         return self.filter(inmate__in=Inmate.objects.for_user(user))
 
+    def update(self, **kwargs):
+        raise _append_only_error()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        # Refused before Django opens its transaction, so a caller's stays usable.
+        raise _append_only_error()
+
+    def delete(self):
+        raise _append_only_error()
+
+    delete.queryset_only = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        if kwargs.get("update_conflicts"):
+            raise _append_only_error()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class _CustodyEventManager(models.Manager.from_queryset(CustodyEventQuerySet)):
+    pass
+
+
+class EffectiveCustodyEventManager(_CustodyEventManager):
+    """The events that count: a corrected event is replaced by its correction.
+
+    The default manager, so every reader of the history (status, voter lists,
+    projections, ``inmate.custody_events``) sees the corrected history without
+    knowing about corrections. ``CustodyEvent.recorded`` shows everything.
+    """
+
+    def get_queryset(self) -> CustodyEventQuerySet:
+        corrections = CustodyEvent.recorded.filter(corrects=OuterRef("pk"))
+        return super().get_queryset().filter(~models.Exists(corrections))
+
+
+class UncheckedCustodyEventManager(models.Manager):
+    """Every event, with plain ``update()``/``delete()``: erasure and test fixtures only.
+
+    Erasing a person's data (the record and its whole history) and fixtures
+    that need a record without history are the only users; never record or
+    correct custody through it.
+    """
+
 
 class CustodyEvent(models.Model):
-    """One step in an inmate's custody history. Append-only: corrections are new events."""
+    """One step in an inmate's custody history.
+
+    Append-only: ``save()`` of a stored event, ``delete()`` and the querysets'
+    ``update()``/``delete()`` raise :class:`AppendOnlyError`. A wrong event is
+    corrected by a new one that names it in ``corrects``; the wrong one stays
+    on record (``CustodyEvent.recorded``) but no longer counts
+    (``CustodyEvent.objects``). ``created_by``/``created_at`` say who recorded
+    each event and when.
+
+    ``CustodyEvent._unchecked`` is a plain manager for erasing personal data
+    (a whole record with its history) and for test fixtures that need a record
+    without history. Nothing that records custody may use it.
+    """
 
     class Kind(models.TextChoices):
         ADMISSION = "admission", _("Admission")
@@ -479,6 +560,18 @@ class CustodyEvent(models.Model):
         related_name="+",
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
+    corrects = models.OneToOneField(
+        "self",
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        # Only erasure deletes events (``_unchecked``): a correction goes with
+        # the event it corrects.
+        on_delete=models.CASCADE,
+        related_name="corrected_by",
+        editable=False,
+        help_text=_("The recorded event this one replaces."),
+    )
     created_by = models.ForeignKey(
         User,
         verbose_name=_("recorded by"),
@@ -489,11 +582,14 @@ class CustodyEvent(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    objects = CustodyEventQuerySet.as_manager()
+    objects = EffectiveCustodyEventManager()
+    recorded = _CustodyEventManager()
+    _unchecked = UncheckedCustodyEventManager()
 
     class Meta:
         verbose_name = _("custody event")
         verbose_name_plural = _("custody events")
+        default_manager_name = "objects"
         ordering = ["inmate", "date", "pk"]
         indexes = [models.Index(fields=["inmate", "date"], name="custody_event_inmate_date_idx")]
 
@@ -501,15 +597,48 @@ class CustodyEvent(models.Model):
         return f"{self.get_kind_display()} {self.date:%d-%m-%Y}"
 
     def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
-            raise ValidationError(_("Custody events cannot be changed; record a new event instead."))
+        if self.pk is not None:
+            raise _append_only_error()
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise _append_only_error()
 
     def clean(self) -> None:
         super().clean()
+        if self.corrects_id and self.corrects.inmate_id != self.inmate_id:
+            raise ValidationError(_("A correction must belong to the same inmate as the event it corrects."))
         if self.kind == self.Kind.TRANSFER_OUT and not self.to_facility_id and not self.note:
             raise ValidationError(
                 {"to_facility": _("Say where the inmate was transferred to (facility or note).")}
             )
         if self.kind == self.Kind.TRANSFER_IN and not self.from_facility_id and not self.note:
             raise ValidationError({"from_facility": _("Say where the inmate came from (facility or note).")})
+
+
+class CustodyStatusRefresh(models.Model):
+    """When the stored custody statuses were last brought up to date (one row, ``pk=1``).
+
+    The stored ``Inmate.custody_status`` is today's status; an event recorded
+    ahead of its date takes effect only when the daily refresh runs
+    (``inmates.services.custody_statuses_refresh``). This row lets the task
+    worker schedule that refresh itself and lets pages ask for a missed one once.
+    """
+
+    day = models.DateField(_("statuses current for"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    changed = models.PositiveIntegerField(_("statuses changed"), default=0)
+    requested_at = models.DateTimeField(_("refresh requested at"), null=True, blank=True)
+    next_run_at = models.DateTimeField(_("next scheduled run"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("custody status refresh")
+        verbose_name_plural = _("custody status refreshes")
+
+    def __str__(self) -> str:
+        return f"{self.day or '-'}"
+
+    @classmethod
+    def current(cls) -> CustodyStatusRefresh:
+        state, _created = cls.objects.get_or_create(pk=1)
+        return state

@@ -1,26 +1,16 @@
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from inmates.custody import current_status
-from inmates.models import CustodyEvent, Inmate
+from inmates.services import custody_statuses_refresh
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute every inmate's current custody status from the custody events. "
-        "Run daily (e.g. from cron): an event recorded ahead of its date takes effect on that date."
+        "Bring every inmate's stored custody status up to today from the custody events, so an "
+        "event recorded ahead of its date takes effect on that date. Each change gets a history "
+        "row. The task worker (db_worker) runs this every night by itself; run the command from "
+        "cron instead when no worker runs, or to catch up at once."
     )
 
     def handle(self, *args, **options):
-        today = timezone.localdate()
-        changed = 0
-        ids_with_recent = set(
-            CustodyEvent.objects.filter(date__lte=today).values_list("inmate_id", flat=True).distinct()
-        )
-        for inmate in Inmate.objects.filter(pk__in=ids_with_recent).only("pk", "custody_status").iterator():
-            events = list(inmate.custody_events.order_by("pk").values_list("kind", "date"))
-            status = current_status(events, today)
-            if status != inmate.custody_status:
-                Inmate.objects.filter(pk=inmate.pk).update(custody_status=status)
-                changed += 1
+        changed = custody_statuses_refresh()
         self.stdout.write(self.style.SUCCESS(f"{changed} custody statuses updated."))
