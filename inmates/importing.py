@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, reset_queries, transaction
+from django.db import IntegrityError, OperationalError, connection, reset_queries, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
 from inmates import nik as nik_rules
+from inmates import services
 from inmates.audit import access_log_record
 from inmates.dedup_hooks import SimilarSearch
 from inmates.imports_bulk import BackgroundCopy, FastInsert, InsertSelect
@@ -219,19 +220,36 @@ def inmates_import(
                 _write(checker, writer)
         except _NothingWritten:
             return report
+        except OperationalError as exc:
+            if not _is_collision(exc):
+                raise
+            return _collided(report, filename, facility)
         except IntegrityError:
-            logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
-            report.file_error(
-                _(
-                    "Someone changed this facility's register while the file was being imported, so nothing "
-                    "was written. Import the file again."
-                ),
-                "concurrent_change",
-            )
-            return report
+            return _collided(report, filename, facility)
         finally:
             _sort_problems(report)
     report.written = True
+    return report
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize access": the other
+# transaction won; this one was rolled back whole.
+_COLLISION_SQLSTATES = {"40P01", "40001"}
+
+
+def _is_collision(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in _COLLISION_SQLSTATES
+
+
+def _collided(report: ImportReport, filename: str, facility: Facility) -> ImportReport:
+    logger.warning("Import of %s into %s collided with a concurrent change", filename, facility.code)
+    report.file_error(
+        _(
+            "Someone changed this facility's register while the file was being imported, so nothing "
+            "was written. Import the file again."
+        ),
+        "concurrent_change",
+    )
     return report
 
 
@@ -596,6 +614,30 @@ class _Checker:
                 key = column.key if column else ""
                 for message in messages:
                     self.problem(row, key, ERROR, "invalid", message, self.cell(row, key) if key else None)
+        if row.ok and row.existing is not None and "admission_date" in row.changes:
+            self.check_admission_move(row)
+
+    def check_admission_move(self, row: _Row) -> None:
+        """A new admission date moves the admission in the custody history, as the form does.
+
+        Rare (a correction of an existing record), so one query per such row.
+        """
+        old = dict(zip(FIELDS, row.existing[1:], strict=True))["admission_date"]
+        self.before_query()
+        try:
+            services.inmate_admission_event_to_correct(
+                inmate=Inmate(pk=row.existing[0]), old=old, new=row.changes["admission_date"]
+            )
+        except ValidationError as exc:
+            for message in exc.message_dict.get("admission_date", exc.messages):
+                self.problem(
+                    row,
+                    "admission_date",
+                    ERROR,
+                    "admission_history",
+                    message,
+                    self.cell(row, "admission_date"),
+                )
 
     def check_warnings(self, row: _Row) -> None:
         record = row.record
@@ -914,18 +956,39 @@ class _Writer:
             first = cursor.fetchone()[0] + 1
             return list(range(first, first + count))
 
+    def move_admission(self, inmate: Inmate, old: datetime.date) -> None:
+        """The custody history follows a changed admission date (checked in phase one)."""
+        try:
+            event = services.inmate_admission_event_to_correct(
+                inmate=inmate, old=old, new=inmate.admission_date
+            )
+            if event is not None:
+                services.custody_event_correct(event=event, date=inmate.admission_date, user=self.user)
+        except ValidationError as exc:  # the history changed since the check
+            raise IntegrityError(f"custody history of inmate {inmate.pk} changed during the import") from exc
+
     def write_changed(self, *, report_progress: bool) -> None:
         """Update the changed records (locked first: a concurrent edit waits, then is not lost)."""
         self.ready()
         now, user = self.now, self.user
         for batch in _chunks(self.checker.changed_rows, CHUNK):
-            current = Inmate.objects.select_for_update().in_bulk([pk for pk, _changes, _warnings in batch])
+            # Only the inmate rows (the default ordering joins the facility, whose
+            # row would be locked too), in id order: two imports lock in the same
+            # order and queue instead of deadlocking.
+            current = (
+                Inmate.objects.select_for_update(of=("self",))
+                .order_by("pk")
+                .in_bulk([pk for pk, _changes, _warnings in batch])
+            )
             changed: list[Inmate] = []
+            admissions_moved: list[tuple[Inmate, datetime.date]] = []
             fields = {"nik_warnings", "updated_at"}
             for pk, changes, warnings in batch:
                 inmate = current.get(pk)
                 if inmate is None:  # deleted since the check
                     raise IntegrityError(f"inmate {pk} disappeared during the import")
+                if "admission_date" in changes:
+                    admissions_moved.append((inmate, inmate.admission_date))
                 for name, value in changes.items():
                     setattr(inmate, name, value)
                 inmate.nik_warnings = warnings
@@ -941,6 +1004,8 @@ class _Writer:
                 default_change_reason=self.reason,
                 default_date=now,
             )
+            for inmate, old_admission in admissions_moved:
+                self.move_admission(inmate, old_admission)
             self._written(len(batch), report_progress)
         access_log_record(
             user=user,

@@ -654,7 +654,7 @@ def test_a_new_record_never_takes_the_id_of_a_deleted_one(tmp_path, blora, rutan
     run(write_xlsx(tmp_path / "v1.xlsx", people(2)), blora, rutan_blora_officer)
     last = Inmate.objects.order_by("pk").last()
     deleted_pk = last.pk
-    CustodyEvent.objects.filter(inmate=last).delete()
+    CustodyEvent._unchecked.filter(inmate=last).delete()  # erasure: the documented way out
     last.delete()
 
     run(write_xlsx(tmp_path / "v2.xlsx", [person(3)]), blora, rutan_blora_officer)
@@ -739,6 +739,56 @@ def test_records_of_other_facilities_are_never_matched(
     assert report.created == 1  # same registration number as pati_inmate, other facility
     pati_inmate.refresh_from_db()
     assert pati_inmate.full_name == "Joko Susilo"
+
+
+# --- a corrected admission date moves the custody history ---------------------------------
+
+
+def test_a_corrected_admission_date_moves_the_admission_in_the_custody_history(
+    tmp_path, blora, rutan_blora_officer
+):
+    run(write_xlsx(tmp_path / "v1.xlsx", [person(1)]), blora, rutan_blora_officer)
+
+    report = run(
+        write_xlsx(tmp_path / "v2.xlsx", [person(1, **{"Tanggal Masuk": "15-03-2023"})]),
+        blora,
+        rutan_blora_officer,
+    )
+
+    assert (report.updated, report.errors) == (1, 0)
+    inmate = Inmate.objects.get()
+    assert inmate.admission_date == datetime.date(2023, 3, 15)
+    assert list(inmate.custody_events.values_list("kind", "date")) == [
+        ("admission", datetime.date(2023, 3, 15))
+    ]
+    assert not Inmate.objects.in_custody_on(datetime.date(2023, 3, 10)).exists()
+    assert Inmate.objects.in_custody_on(datetime.date(2023, 3, 15)).exists()
+    assert CustodyEvent.recorded.filter(inmate=inmate).count() == 2  # the old admission stays on record
+
+
+def test_an_admission_date_the_history_cannot_follow_is_a_row_error_and_nothing_is_written(
+    tmp_path, blora, rutan_blora_officer
+):
+    from inmates import services
+
+    run(write_xlsx(tmp_path / "v1.xlsx", [person(1), person(2)]), blora, rutan_blora_officer)
+    released = Inmate.objects.get(registration_number="AI.001/2023")
+    services.custody_event_record(
+        inmate=released,
+        kind=CustodyEvent.Kind.RELEASE,
+        date=datetime.date(2023, 6, 1),
+        user=rutan_blora_officer,
+    )
+    rows = [person(1, **{"Tanggal Masuk": "01-07-2023"}), person(2, **{"Blok/Kamar": "B"})]
+
+    report = run(write_xlsx(tmp_path / "v2.xlsx", rows), blora, rutan_blora_officer)
+
+    [problem] = problems(report, "error")
+    assert (problem.row, problem.column, problem.code) == (2, "Tanggal Masuk", "admission_history")
+    assert report.written is False
+    assert Inmate.objects.get(registration_number="AI.002/2023").cell_block == "A"
+    released.refresh_from_db()
+    assert released.admission_date == datetime.date(2023, 3, 1)
 
 
 # --- scope -------------------------------------------------------------------------------
