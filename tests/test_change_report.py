@@ -367,6 +367,24 @@ def test_the_page_shows_the_report_and_downloads_it(client, story, blora, kpu_bl
     assert openpyxl.load_workbook(io.BytesIO(download.content)).worksheets[0].max_row == 9
 
 
+def test_the_report_download_is_in_the_access_log_and_the_page_is_not(
+    client, story, blora, kpu_blora_officer
+):
+    from inmates.models import AccessLog
+
+    client.force_login(kpu_blora_officer)
+    url = reverse("tps:facility_changes", args=[blora.pk])
+    client.get(url, {"start": "2024-01-31", "end": "2024-02-29"})
+    assert not AccessLog.objects.exists()
+    client.get(url, {"start": "2024-01-31", "end": "2024-02-29", "format": "xlsx"})
+    entry = AccessLog.objects.get()
+    assert (entry.action, entry.user, entry.details["kind"]) == (
+        "export_full_nik",
+        kpu_blora_officer,
+        "change_report",
+    )
+
+
 def test_the_page_without_dates_shows_the_form_only(client, blora, rutan_blora_officer, clock):
     client.force_login(rutan_blora_officer)
     response = client.get(reverse("tps:facility_changes", args=[blora.pk]))

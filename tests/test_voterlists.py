@@ -174,6 +174,15 @@ def test_a_release_records_when_the_voter_leaves(pemilu, blora, rutan_blora_offi
     assert entry_of(voter_list, by_event).custody_event_date == datetime.date(2024, 1, 25)
 
 
+def test_a_release_date_passed_without_a_release_recorded_is_listed_for_follow_up(
+    pemilu, blora, rutan_blora_officer, make_inmate
+):
+    stale = make_inmate(blora, rutan_blora_officer, expected_release_date=datetime.date(2024, 1, 5))
+    entry = entry_of(generate(pemilu, blora, rutan_blora_officer), stale)
+    assert (entry.status, entry.reasons) == ("needs_data", ["release_not_recorded"])
+    assert entry.custody_event_date == datetime.date(2024, 1, 5)
+
+
 def test_a_confirmed_duplicate_is_listed_as_not_eligible(pemilu, blora, rutan_blora_officer, make_inmate):
     original = make_inmate(blora, rutan_blora_officer)
     copy = make_inmate(blora, rutan_blora_officer)
@@ -198,7 +207,7 @@ def test_a_record_without_custody_events_is_judged_from_its_admission_date(
     pemilu, blora, rutan_blora_officer, make_inmate
 ):
     inmate = make_inmate(blora, rutan_blora_officer)
-    CustodyEvent.objects.filter(inmate=inmate).delete()
+    CustodyEvent._unchecked.filter(inmate=inmate).delete()
     assert entry_of(generate(pemilu, blora, rutan_blora_officer), inmate).status == "eligible"
 
 
@@ -777,6 +786,20 @@ def test_regenerating_through_the_page_starts_version_2_after_acceptance(
     assert second.previous_accepted == accepted
 
 
+def test_the_export_holds_full_niks_so_it_is_in_the_access_log(client, draft, rutan_blora_officer):
+    from inmates.models import AccessLog
+
+    client.force_login(rutan_blora_officer)
+    client.get(reverse("tps:voterlist_export", args=[draft.pk]))
+    entry = AccessLog.objects.get(action=AccessLog.Action.EXPORT_FULL_NIK)
+    assert (entry.user, entry.facility, entry.details["kind"]) == (
+        rutan_blora_officer,
+        draft.facility,
+        "voter_list",
+    )
+    assert entry.target.startswith("daftar-rutan-blora-")
+
+
 def test_the_export_is_a_workbook_with_nik_as_text(client, draft, rutan_blora_officer):
     client.force_login(rutan_blora_officer)
     response = client.get(reverse("tps:voterlist_export", args=[draft.pk]))
@@ -872,3 +895,123 @@ def test_accepting_a_list_is_written_to_the_access_log(accepted, kpu_blora_offic
         row for row in AccessLog.objects.order_by("pk") if row.action == AccessLog.Action.LIST_ACCEPTED
     ]
     assert (entry.user, entry.facility, entry.details["version"]) == (kpu_blora_officer, accepted.facility, 1)
+
+
+# --- DPTb voters need their move form before the list goes to KPU ---------------------------------------
+
+
+def make_dptb(voter_list: VoterList, inmate: Inmate, **form) -> VoterListEntry:
+    return services.voterlist_entry_update(
+        entry=entry_of(voter_list, inmate),
+        user=voter_list.created_by,
+        category="DPTb",
+        home_tps="TPS 003 Jepon",
+        **form,
+    )
+
+
+WITH_FORM = {"move_form_number": "A-PINDAH/3316/0031", "move_form_date": datetime.date(2024, 1, 9)}
+
+
+def test_a_dptb_voter_without_move_form_holds_back_submission(draft, rutan_blora_officer, blora_inmate):
+    make_dptb(draft, blora_inmate)
+    with pytest.raises(services.MoveFormMissingError):
+        services.voterlist_submit(voter_list=draft, user=rutan_blora_officer)
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert not draft.events.filter(action="submitted").exists()
+
+
+def test_the_refusal_names_the_entries_and_how_to_fix_them(draft, rutan_blora_officer, blora_inmate):
+    make_dptb(draft, blora_inmate)
+    with translation.override("en"), pytest.raises(services.MoveFormMissingError) as refused:
+        services.voterlist_submit(voter_list=draft, user=rutan_blora_officer)
+    message = " ".join(refused.value.messages)
+    assert "1 DPTb entry lacks the number and date" in message
+    assert "AI.001/2023 Slamet Riyadi" in message
+    assert "change the category to DPT or DPK" in message
+
+
+def test_a_dptb_voter_with_the_move_form_is_submitted(draft, rutan_blora_officer, blora_inmate):
+    make_dptb(draft, blora_inmate, **WITH_FORM)
+    services.voterlist_submit(voter_list=draft, user=rutan_blora_officer)
+    draft.refresh_from_db()
+    assert draft.status == "submitted"
+
+
+def test_the_dpt_cross_check_proposal_needs_its_form_too(pemilu, blora, rutan_blora_officer, blora_inmate):
+    dpt_candidate(blora_inmate, tps="003")
+    voter_list = generate(pemilu, blora, rutan_blora_officer)
+    with pytest.raises(services.MoveFormMissingError):
+        services.voterlist_submit(voter_list=voter_list, user=rutan_blora_officer)
+
+
+def test_kpu_cannot_accept_a_list_with_a_dptb_voter_without_form(submitted, kpu_blora_officer, blora_inmate):
+    # A list that reached KPU before the rule: the entry is changed under the model's lock.
+    VoterListEntry.objects.filter(voter_list=submitted, inmate=blora_inmate).update(
+        category="DPTb", home_tps="TPS 003 Jepon"
+    )
+    with pytest.raises(services.MoveFormMissingError):
+        services.voterlist_accept(voter_list=submitted, user=kpu_blora_officer)
+    submitted.refresh_from_db()
+    assert submitted.status == "submitted"
+
+
+def test_the_review_page_counts_dptb_voters_without_form(client, draft, rutan_blora_officer, blora_inmate):
+    make_dptb(draft, blora_inmate)
+    client.force_login(rutan_blora_officer)
+    response = client.get(reverse("tps:voterlist_detail", args=[draft.pk]))
+    assert response.context["counts"]["dptb_without_form"] == 1
+    assert 'id="dptb-without-form"' in response.content.decode()
+
+
+def test_the_review_page_says_nothing_when_every_dptb_has_its_form(
+    client, draft, rutan_blora_officer, blora_inmate
+):
+    make_dptb(draft, blora_inmate, **WITH_FORM)
+    client.force_login(rutan_blora_officer)
+    response = client.get(reverse("tps:voterlist_detail", args=[draft.pk]))
+    assert response.context["counts"]["dptb_without_form"] == 0
+    assert 'id="dptb-without-form"' not in response.content.decode()
+
+
+def test_the_review_page_filters_dptb_voters_without_form(
+    client, pemilu, blora, rutan_blora_officer, make_inmate
+):
+    missing = make_inmate(blora, rutan_blora_officer, full_name="Tanpa Formulir")
+    complete = make_inmate(blora, rutan_blora_officer, full_name="Dengan Formulir")
+    make_inmate(blora, rutan_blora_officer, full_name="Tetap DPT")
+    voter_list = generate(pemilu, blora, rutan_blora_officer)
+    make_dptb(voter_list, missing)
+    make_dptb(voter_list, complete, **WITH_FORM)
+    client.force_login(rutan_blora_officer)
+    response = client.get(reverse("tps:voterlist_detail", args=[voter_list.pk]), {"form": "missing"})
+    assert [row["entry"].full_name for row in response.context["rows"]] == ["Tanpa Formulir"]
+
+
+def test_submitting_through_the_page_shows_why_it_was_refused(
+    client, draft, rutan_blora_officer, blora_inmate
+):
+    make_dptb(draft, blora_inmate)
+    client.force_login(rutan_blora_officer)
+    response = client.post(reverse("tps:voterlist_submit", args=[draft.pk]), follow=True)
+    [message] = list(response.context["messages"])
+    assert message.level_tag == "error"
+    assert "Slamet Riyadi" in message.message
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+
+def test_a_long_refusal_names_the_first_ten_and_points_to_the_filter(
+    pemilu, blora, rutan_blora_officer, make_inmate
+):
+    movers = [make_inmate(blora, rutan_blora_officer, full_name=f"Pindah {n:02d}") for n in range(11)]
+    voter_list = generate(pemilu, blora, rutan_blora_officer)
+    for mover in movers:
+        make_dptb(voter_list, mover)
+    with translation.override("en"), pytest.raises(services.MoveFormMissingError) as refused:
+        services.voterlist_submit(voter_list=voter_list, user=rutan_blora_officer)
+    message = " ".join(refused.value.messages)
+    assert "11 DPTb entries lack" in message
+    assert "Pindah 09" in message and "Pindah 10" not in message
+    assert "and more (filter the list by “DPTb without move form”)" in message

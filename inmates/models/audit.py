@@ -46,8 +46,8 @@ class AccessLog(models.Model):
     objects = AccessLogQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("access log entry")
-        verbose_name_plural = _("access log")
+        verbose_name = _("sensitive-action log entry")
+        verbose_name_plural = _("sensitive-action log")
         ordering = ["-at"]
 
     def __str__(self) -> str:

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from inmates.models import Facility
+from inmates.audit import access_log_record
+from inmates.models import AccessLog, Facility
 from tps import changes, projection
 from tps.eligibility import Reason
 from tps.models import Election, VoterList
@@ -29,9 +30,20 @@ from voterreg.xlsx_writer import write_xlsx
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx_response(write, filename: str) -> HttpResponse:
+def _xlsx_response(
+    write, filename: str, *, request: HttpRequest, facility: Facility, kind: str
+) -> HttpResponse:
+    """The workbook as a download; it holds full NIKs, so it goes into the access log."""
     buffer = io.BytesIO()
     write(buffer)
+    access_log_record(
+        user=request.user,
+        action=AccessLog.Action.EXPORT_FULL_NIK,
+        target=filename,
+        facility=facility,
+        details={"kind": kind, "format": "xlsx", "query": request.GET.urlencode()[:500]},
+        request=request,
+    )
     response = HttpResponse(buffer.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -55,7 +67,13 @@ def version_changes(request: HttpRequest, pk: int) -> HttpResponse:
     report = changes.changes_between_versions(old=old, new=voter_list)
     if request.GET.get("format") == "xlsx":
         name = f"perubahan-{voter_list.facility.code}-{voter_list.election.code}-v{voter_list.version}.xlsx"
-        return _xlsx_response(lambda target: changes.write_xlsx_report(report, target), name)
+        return _xlsx_response(
+            lambda target: changes.write_xlsx_report(report, target),
+            name,
+            request=request,
+            facility=voter_list.facility,
+            kind="list_changes",
+        )
     return render(
         request,
         "tps/voterlists/changes.html",
@@ -129,7 +147,13 @@ def write_voterlist_xlsx(voter_list: VoterList, target) -> int:
 def export(request: HttpRequest, pk: int) -> HttpResponse:
     voter_list = _list_or_404(request, pk)
     name = f"daftar-{voter_list.facility.code}-{voter_list.election.code}-v{voter_list.version}.xlsx"
-    return _xlsx_response(lambda target: write_voterlist_xlsx(voter_list, target), name)
+    return _xlsx_response(
+        lambda target: write_voterlist_xlsx(voter_list, target),
+        name,
+        request=request,
+        facility=voter_list.facility,
+        kind="voter_list",
+    )
 
 
 class ChangeReportForm(forms.Form):
@@ -168,7 +192,13 @@ def facility_changes(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if request.GET.get("format") == "xlsx":
             name = f"pdpb-{facility.code}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"
-            return _xlsx_response(lambda target: changes.write_xlsx_report(report, target), name)
+            return _xlsx_response(
+                lambda target: changes.write_xlsx_report(report, target),
+                name,
+                request=request,
+                facility=facility,
+                kind="change_report",
+            )
     return render(
         request,
         "tps/voterlists/facility_changes.html",
