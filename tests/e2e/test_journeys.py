@@ -746,6 +746,9 @@ def test_journey_5_other_facility_gets_nothing(page, live_server, shots, demo, t
         shots(f"foreign {name}")
         assert response.status in (403, 404), f"{path}: {response.status}"
         assert leaks(page.content()) == [], f"{path} shows Blora data"
+        # The refusal itself is told in Bahasa Indonesia.
+        refusal = "Page not found" if response.status == 404 else "Not allowed"
+        assert txt(page, "#content h1") == idn(refusal), path
 
     downloads = [
         f"/register/imports/{job.pk}/status.json",
