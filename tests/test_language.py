@@ -41,3 +41,10 @@ def test_product_pages_have_the_language_menu(client, kpu_blora_officer):
     client.force_login(kpu_blora_officer)
     body = client.get(reverse("tps:dashboard")).content.decode()
     assert 'id="language-menu"' in body
+
+
+def test_a_not_found_page_carries_the_product_name_in_indonesian(client, rutan_blora_officer):
+    client.force_login(rutan_blora_officer)
+    body = client.get("/register/imports/999999/").content.decode()
+    assert "voterreg: daftar pemilih WBP" in body
+    assert "Django" not in body
