@@ -71,6 +71,7 @@ __all__ = [
     "MERGE_FIELDS",
     "REVIEW_THRESHOLD",
     "CandidateDecidedError",
+    "CandidateOutOfScopeError",
     "DetectionResult",
     "FoundPair",
     "HomeDpt",
@@ -97,6 +98,21 @@ Progress = Callable[[str, int, int], None]
 
 class CandidateDecidedError(ValidationError):
     """The pair was decided (by someone else) in the meantime."""
+
+
+class CandidateOutOfScopeError(ValidationError):
+    """A record of the pair lies outside the user's scope: only an admin decides such a pair."""
+
+
+def _check_scope(candidate: DuplicateCandidate, user: User | None) -> None:
+    """Officers decide only pairs whose every record lies in their scope (``user=None``: a command)."""
+    if user is None or user.is_admin_role:
+        return
+    if not DuplicateCandidate.objects.filter(pk=candidate.pk).inside_scope(user).exists():
+        raise CandidateOutOfScopeError(
+            _("A record of this pair lies outside your area (another regency/city): an admin decides it."),
+            code="out_of_scope",
+        )
 
 
 def candidate_fingerprint(candidate: DuplicateCandidate) -> str:
@@ -261,7 +277,8 @@ def _already_decided(candidate: DuplicateCandidate) -> CandidateDecidedError:
     )
 
 
-def _lock_candidate(candidate: DuplicateCandidate) -> DuplicateCandidate:
+def _lock_candidate(candidate: DuplicateCandidate, user: User | None) -> DuplicateCandidate:
+    _check_scope(candidate, user)
     lock_queue()
     locked = DuplicateCandidate.objects.select_for_update().get(pk=candidate.pk)
     if locked.status != DuplicateCandidate.Status.OPEN:
@@ -315,7 +332,7 @@ def duplicate_confirm(
     ``seen_fingerprint`` (what the reviewer's page showed), a record changed in
     the meantime stops the merge instead of overwriting the change.
     """
-    locked = _lock_candidate(candidate)
+    locked = _lock_candidate(candidate, user)
     if locked.kind != DuplicateCandidate.Kind.INMATE_PAIR:
         raise ValidationError(_("Only two inmate records can be merged."), code="not_a_pair")
     ids = sorted([locked.inmate_a_id, locked.inmate_b_id])
@@ -393,7 +410,7 @@ def _after_merge(*, keep: Inmate, loser: Inmate, user: User | None) -> None:
 @transaction.atomic
 def duplicate_dismiss(*, candidate: DuplicateCandidate, user: User | None) -> DuplicateCandidate:
     """Record that the pair is not one person; later runs skip it while neither record changes."""
-    locked = _lock_candidate(candidate)
+    locked = _lock_candidate(candidate, user)
     locked.fingerprint = candidate_fingerprint(locked)
     _decide(locked, DuplicateCandidate.Status.DISMISSED, user, "dismissed: not a duplicate")
     return locked
@@ -402,7 +419,7 @@ def duplicate_dismiss(*, candidate: DuplicateCandidate, user: User | None) -> Du
 @transaction.atomic
 def dpt_match_confirm(*, candidate: DuplicateCandidate, user: User | None) -> DuplicateCandidate:
     """Confirm that the inmate is the voter on that home DPT: they move to the prison TPS as DPTb."""
-    locked = _lock_candidate(candidate)
+    locked = _lock_candidate(candidate, user)
     if locked.kind != DuplicateCandidate.Kind.DPT:
         raise ValidationError(_("This is not a DPT match."), code="not_dpt")
     if Inmate.objects.filter(pk=locked.inmate_a_id, duplicate_of__isnull=False).exists():

@@ -14,7 +14,8 @@ the other side:
 * forms and admin actions that name the other side's facility or records
   write nothing, and the runs an officer starts cover their own side only.
 
-One known gap is kept as a strict xfail (duplicate pairs across regencies):
+Duplicate pairs across regencies are listed to KPU without the other side's
+data and decided by the admin only:
 ``test_duplicate_pairs_give_kpu_nothing_of_another_regency``.
 
 A URL without a rule, or a rule naming a URL that does not exist, fails
@@ -1346,14 +1347,6 @@ def test_runs_an_officer_starts_cover_only_their_side(role, world, client, reque
     visit.finish()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Known gap: detection compares a scope with every inmate of the country, and KPU sees every pair "
-        "touching its regency, so a KPU officer opens and merges the other regency's inmate through a pair."
-    ),
-)
 @pytest.mark.parametrize("role", ["kpu_blora", "kpu_pati"])
 def test_duplicate_pairs_give_kpu_nothing_of_another_regency(role, world, client, request):
     visit = Visit(client, role, world, request)

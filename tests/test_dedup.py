@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from inmates import dedup, dedup_queue, services
-from inmates.dedup import CandidateDecidedError
+from inmates.dedup import CandidateDecidedError, CandidateOutOfScopeError
 from inmates.dedup_hooks import similar_existing
 from inmates.dpt_import import dpt_import
 from inmates.models import DptRecord, DuplicateCandidate, Inmate
@@ -350,6 +350,35 @@ def test_dismissing_twice_is_refused(typo_pair):
     dedup.duplicate_dismiss(candidate=candidate, user=None)
     with pytest.raises(CandidateDecidedError):
         dedup.duplicate_dismiss(candidate=candidate, user=None)
+
+
+def test_only_an_admin_decides_a_pair_across_regencies(
+    make_inmate, pati, slamet, kpu_blora_officer, kpu_pati_officer, admin_user
+):
+    again = make_inmate(pati, None, registration_number="PT.001/2024", **SLAMET)
+    dedup.duplicates_detect()
+    candidate = DuplicateCandidate.objects.select_related("inmate_a__facility", "inmate_b__facility").get(
+        pk=the_pair(slamet, again).pk
+    )
+    assert candidate.auto_merge_ok
+    assert candidate.sides_in_scope(kpu_blora_officer) == (True, False)
+    assert candidate.sides_in_scope(kpu_pati_officer) == (False, True)
+    assert candidate.sides_in_scope(admin_user) == (True, True)
+    for officer in (kpu_blora_officer, kpu_pati_officer):
+        assert DuplicateCandidate.objects.for_user(officer).filter(pk=candidate.pk).exists()
+        assert not DuplicateCandidate.objects.inside_scope(officer).filter(pk=candidate.pk).exists()
+        with pytest.raises(CandidateOutOfScopeError):
+            dedup.duplicate_confirm(candidate=candidate, survivor=slamet, values={}, user=officer)
+        with pytest.raises(CandidateOutOfScopeError):
+            dedup.duplicate_dismiss(candidate=candidate, user=officer)
+        assert dedup.duplicates_auto_merge(candidates=[candidate], user=officer) == (0, 1)
+    candidate.refresh_from_db()
+    assert candidate.status == DuplicateCandidate.Status.OPEN
+    assert not Inmate.objects.filter(duplicate_of__isnull=False).exists()
+    assert DuplicateCandidate.objects.inside_scope(admin_user).filter(pk=candidate.pk).exists()
+    dedup.duplicate_confirm(candidate=candidate, survivor=slamet, values={}, user=admin_user)
+    again.refresh_from_db()
+    assert again.duplicate_of == slamet
 
 
 # --- twins --------------------------------------------------------------------------------

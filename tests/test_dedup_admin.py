@@ -15,6 +15,7 @@ from django.urls import reverse
 from inmates import dedup
 from inmates.models import DptFile, DptRecord, DuplicateCandidate, Inmate, Region
 from inmates.models.dedup import DedupRun
+from inmates.views.dedup import INMATE_ROWS
 
 pytestmark = pytest.mark.django_db
 
@@ -111,14 +112,21 @@ def test_kpu_officer_sees_pairs_touching_their_regency(
 
 
 def test_queue_filters_by_status_kind_and_facility(
-    client, kpu_blora_officer, blora_pair, cross_pair, dpt_pair, pati
+    client, kpu_blora_officer, kpu_pati_officer, blora_pair, cross_pair, dpt_pair, blora, pati
 ):
-    client.force_login(kpu_blora_officer)
     url = reverse("admin:inmates_duplicatecandidate_changelist")
+    client.force_login(kpu_pati_officer)
+    body = client.get(url, {"facility": pati.pk}).content.decode()
+    assert compare_url(cross_pair) in body
+    client.force_login(kpu_blora_officer)
     body = client.get(url, {"kind__exact": "dpt"}).content.decode()
     assert compare_url(dpt_pair) in body and compare_url(blora_pair) not in body
+    body = client.get(url, {"facility": blora.pk}).content.decode()
+    assert compare_url(cross_pair) in body and compare_url(blora_pair) in body
+    # A facility of another regency is no filter of theirs: it would tell where the other
+    # side of a cross-scope pair is kept.
     body = client.get(url, {"facility": pati.pk}).content.decode()
-    assert compare_url(cross_pair) in body and compare_url(blora_pair) not in body
+    assert compare_url(cross_pair) not in body and compare_url(blora_pair) not in body
     dedup.duplicate_dismiss(candidate=blora_pair, user=kpu_blora_officer)
     body = client.get(url, {"status__exact": "open"}).content.decode()
     assert compare_url(blora_pair) not in body and compare_url(cross_pair) in body
@@ -297,6 +305,240 @@ def test_action_merges_only_the_pairs_safe_unseen(client, admin_user, make_inmat
     assert Inmate.objects.filter(
         pk__in=[same.pk, blora_pair.inmate_a_id], duplicate_of__isnull=False
     ).exists()
+
+
+# --- cross-scope pairs: one record in the KPU officer's regency, the other elsewhere ------------
+
+JOKO = {
+    "full_name": "Joko Susilo",
+    "nik": "3316022303850002",
+    "birth_date": datetime.date(1985, 3, 23),
+    "address": "Dk. Jepon",
+}
+# What the Pati record holds of its own: none of it may reach KPU Blora.
+PATI_SECRETS = (
+    "Djoko Soesilo",
+    "3316022303850007",
+    "PT.777/2024",
+    "Jl. Tayu Rahasia 9",
+    "Rutan Kelas IIB Pati",
+)
+BLORA_SECRETS = ("Joko Susilo", "3316022303850002", "AI.060/2023", "Dk. Jepon", "Rutan Kelas IIB Blora")
+
+
+@pytest.fixture
+def transfer_pair(make_inmate, blora, pati, rutan_blora_officer, rutan_pati_officer):
+    """Joko at Rutan Blora and again at Rutan Pati in the old spelling, one NIK digit off,
+    another address and no family card: a transfer never recorded, across two regencies."""
+    first = make_inmate(blora, rutan_blora_officer, registration_number="AI.060/2023", **JOKO)
+    second = make_inmate(
+        pati,
+        rutan_pati_officer,
+        registration_number="PT.777/2024",
+        **{**JOKO, "full_name": "Djoko Soesilo", "nik": "3316022303850007", "address": "Jl. Tayu Rahasia 9"},
+        nkk="",
+    )
+    dedup.duplicates_detect()
+    return DuplicateCandidate.objects.get(inmate_a=first, inmate_b=second)
+
+
+def _register_rows(*pks) -> list:
+    return list(Inmate.objects.filter(pk__in=pks).order_by("pk").values_list())
+
+
+def assert_none_of(body: str, secrets) -> None:
+    shown = [secret for secret in secrets if secret in body]
+    assert not shown, f"shows {shown}"
+
+
+@pytest.mark.parametrize(
+    ("officer", "own", "foreign"),
+    [("kpu_blora_officer", BLORA_SECRETS, PATI_SECRETS), ("kpu_pati_officer", PATI_SECRETS, BLORA_SECRETS)],
+)
+def test_kpu_sees_a_cross_scope_pair_without_the_other_sides_data(
+    client, request, transfer_pair, officer, own, foreign
+):
+    body = listed(client, request.getfixturevalue(officer))
+    assert compare_url(transfer_pair) in body  # their inmate may be registered elsewhere
+    assert own[0] in body and own[2] in body
+    assert_none_of(body, [*foreign, "rutan-pati" if own is BLORA_SECRETS else "rutan-blora"])
+    assert "dedup-outside" in body
+
+    response = client.get(compare_url(transfer_pair))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert own[0] in page and own[2] in page
+    assert_none_of(page, foreign)
+    assert 'id="dedup-outside"' in page
+
+
+def test_comparison_of_a_cross_scope_pair_shows_only_whether_each_value_matches(
+    client, kpu_blora_officer, transfer_pair
+):
+    client.force_login(kpu_blora_officer)
+    page = client.get(compare_url(transfer_pair)).content.decode()
+    matches = re.findall(r'<td class="dedup-match" data-match="([a-z]+)">', page)
+    fields = [name for name, _key in INMATE_ROWS]
+    assert len(matches) == len(fields)
+    shown = dict(zip(fields, matches, strict=True))
+    assert shown["facility"] == shown["registration_number"] == "hidden"
+    assert (shown["nik"], shown["full_name"], shown["address"]) == ("different",) * 3
+    assert (shown["birth_date"], shown["sex"], shown["domicile_region"]) == ("same",) * 3
+    assert shown["nkk"] == "empty"
+    # Nothing to decide here: no survivor, no value choices, no merge or dismissal.
+    for control in ('name="survivor"', 'name="value_', 'id="dedup-merge"', 'id="dedup-dismiss"'):
+        assert control not in page
+
+
+@pytest.mark.parametrize("action", ["duplicate_merge", "duplicate_dismiss"])
+@pytest.mark.parametrize("officer", ["kpu_blora_officer", "kpu_pati_officer"])
+def test_kpu_cannot_merge_or_dismiss_a_cross_scope_pair(client, request, transfer_pair, action, officer):
+    before = _register_rows(transfer_pair.inmate_a_id, transfer_pair.inmate_b_id)
+    history = transfer_pair.history.count()
+    client.force_login(request.getfixturevalue(officer))
+    response = client.post(
+        reverse(f"inmates:{action}", args=[transfer_pair.pk]),
+        merge_data(transfer_pair, "a", nik="a", full_name="a", nkk="a", address="a"),
+    )
+    assert response.status_code == 403
+    assert_none_of(
+        response.content.decode(), PATI_SECRETS if officer == "kpu_blora_officer" else BLORA_SECRETS
+    )
+    transfer_pair.refresh_from_db()
+    assert (transfer_pair.status, transfer_pair.decided_by) == ("open", None)
+    assert transfer_pair.history.count() == history
+    assert _register_rows(transfer_pair.inmate_a_id, transfer_pair.inmate_b_id) == before
+
+
+def test_the_admin_sees_and_merges_a_cross_scope_pair(client, admin_user, transfer_pair):
+    client.force_login(admin_user)
+    page = client.get(compare_url(transfer_pair)).content.decode()
+    assert all(secret in page for secret in ("PT.777/2024", "AI.060/2023", "Jl. Tayu Rahasia 9"))
+    assert 'name="survivor"' in page and "dedup-outside" not in page
+    response = client.post(
+        reverse("inmates:duplicate_merge", args=[transfer_pair.pk]),
+        merge_data(transfer_pair, "a", nik="a", full_name="a", nkk="a", address="b"),
+    )
+    assert response.status_code == 302
+    kept = Inmate.objects.get(pk=transfer_pair.inmate_a_id)
+    assert kept.address == "Jl. Tayu Rahasia 9"
+    assert Inmate.objects.get(pk=transfer_pair.inmate_b_id).duplicate_of == kept
+    transfer_pair.refresh_from_db()
+    assert (transfer_pair.status, transfer_pair.decided_by) == ("confirmed", admin_user)
+
+
+def test_bulk_merge_leaves_cross_scope_pairs_to_the_admin(client, kpu_blora_officer, admin_user, cross_pair):
+    assert cross_pair.auto_merge_ok  # same NIK, name and birth date: the action would merge it
+    url = reverse("admin:inmates_duplicatecandidate_changelist")
+    data = {"action": "merge_safe_pairs", "_selected_action": [cross_pair.pk]}
+    client.force_login(kpu_blora_officer)
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    assert "Joko" not in [m.message for m in response.context["messages"]][0]
+    cross_pair.refresh_from_db()
+    assert cross_pair.status == "open"
+    assert not Inmate.objects.filter(duplicate_of__isnull=False).exists()
+    client.force_login(admin_user)
+    client.post(url, data)
+    cross_pair.refresh_from_db()
+    assert cross_pair.status == "confirmed"
+
+
+def test_queue_search_does_not_find_a_pair_by_its_other_side(
+    client, kpu_blora_officer, kpu_pati_officer, admin_user, transfer_pair
+):
+    for word in ("PT.777/2024", "3316022303850007"):  # the Pati record's number and NIK
+        assert searched(client, kpu_blora_officer, word) == set()
+        assert searched(client, kpu_pati_officer, word) == {transfer_pair.pk}
+        assert searched(client, admin_user, word) == {transfer_pair.pk}
+    assert searched(client, kpu_pati_officer, "AI.060/2023") == set()  # the Blora record's number
+    assert searched(client, kpu_blora_officer, "AI.060/2023") == {transfer_pair.pk}
+
+
+def test_history_pages_of_a_cross_scope_pair_lead_to_the_comparison(client, kpu_blora_officer, transfer_pair):
+    client.force_login(kpu_blora_officer)
+    url = reverse("admin:inmates_duplicatecandidate_history", args=[transfer_pair.pk])
+    assert client.get(url)["Location"] == compare_url(transfer_pair)
+    version = transfer_pair.history.latest().history_id
+    url = reverse("admin:inmates_duplicatecandidate_simple_history", args=[transfer_pair.pk, version])
+    response = client.get(url)
+    assert response.status_code == 403
+    assert_none_of(response.content.decode(), PATI_SECRETS)
+
+
+def test_a_pati_inmate_on_the_blora_dpt_is_masked_on_each_side(
+    client, make_inmate, pati, rutan_pati_officer, kpu_blora_officer, kpu_pati_officer, tmp_path
+):
+    from inmates.dpt_import import dpt_import
+
+    inmate = make_inmate(pati, rutan_pati_officer, registration_number="PT.778/2024", **JOKO)
+    path = tmp_path / "DPT_Blora_rahasia.csv"
+    path.write_text(CSV_HEADER + "3316022303850002,JOKO SUSILO,BLORA,23-03-1985,L,33.16.01.2001,007\n")
+    dpt_import(path=path, regency=Region.objects.get(code="33.16"), user=None)
+    dedup.duplicates_detect(against_dpt=True)
+    pair = DuplicateCandidate.objects.get(kind="dpt", inmate_a=inmate)
+
+    client.force_login(kpu_blora_officer)  # the DPT is theirs, the inmate is held in Pati
+    page = client.get(compare_url(pair)).content.decode()
+    assert "DPT_Blora_rahasia.csv" in page
+    assert_none_of(page, ("PT.778/2024", "Rutan Kelas IIB Pati", "Dk. Jepon"))
+    assert 'data-match="same"' in page and 'id="dedup-confirm-dpt"' not in page
+    response = client.post(reverse("inmates:dpt_match_confirm", args=[pair.pk]))
+    assert response.status_code == 403
+
+    client.force_login(kpu_pati_officer)  # the inmate is theirs, the DPT record is Blora's
+    page = client.get(compare_url(pair)).content.decode()
+    assert "PT.778/2024" in page
+    assert_none_of(page, ("DPT_Blora_rahasia.csv", "JOKO SUSILO"))
+    assert client.post(reverse("inmates:dpt_match_confirm", args=[pair.pk])).status_code == 403
+    assert client.post(reverse("inmates:duplicate_dismiss", args=[pair.pk])).status_code == 403
+    pair.refresh_from_db()
+    assert pair.status == "open"
+
+
+def test_a_pair_inside_the_regency_is_decided_by_kpu_as_before(client, kpu_blora_officer, blora_pair):
+    client.force_login(kpu_blora_officer)
+    page = client.get(compare_url(blora_pair)).content.decode()
+    assert "dedup-outside" not in page and "data-match" not in page
+    assert 'name="survivor"' in page and "3316011708900010" in page and "BI.002/2024" in page
+    response = client.post(
+        reverse("inmates:duplicate_merge", args=[blora_pair.pk]),
+        merge_data(blora_pair, "a", nik="a", full_name="a", address="b"),
+    )
+    assert response.status_code == 302
+    blora_pair.refresh_from_db()
+    assert (blora_pair.status, blora_pair.decided_by) == ("confirmed", kpu_blora_officer)
+
+
+def test_queue_with_cross_scope_pairs_keeps_a_constant_query_count(
+    client, make_inmate, blora, pati, kpu_blora_officer
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def plant(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            mine = make_inmate(blora, registration_number=f"QB.{n:03d}/2024", full_name=f"Orang {n}")
+            theirs = make_inmate(pati, registration_number=f"QP.{n:03d}/2024", full_name=f"Orang {n}")
+            DuplicateCandidate.objects.create(
+                inmate_a=mine, inmate_b=theirs, score=0.9, reasons=["name_similar"]
+            )
+
+    def queries() -> tuple[int, int]:
+        client.force_login(kpu_blora_officer)
+        url = reverse("admin:inmates_duplicatecandidate_changelist")
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        body = response.content.decode()
+        assert "QP." not in body and "rutan-pati" not in body
+        return len(response.context["cl"].result_list), len(captured.captured_queries)
+
+    plant(1, 2)
+    few_rows, few_queries = queries()
+    plant(10, 8)
+    many_rows, many_queries = queries()
+    assert (few_rows, many_rows) == (2, 10)
+    assert many_queries == few_queries
 
 
 # --- runs -------------------------------------------------------------------------------------

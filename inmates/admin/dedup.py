@@ -5,15 +5,22 @@ The review queue is the changelist of duplicate candidates, scoped by
 their facility, KPU officers pairs touching their regency. A pair opens on
 the side-by-side comparison page (``inmates:duplicate_compare``) where it is
 merged or dismissed.
+
+A cross-scope pair (one record in the KPU officer's regency, the other in
+another regency or on its DPT) is listed with the other side as "outside your
+area" only: no name, number or facility; the search looks only at records in
+the user's scope; only an admin merges it (the bulk action leaves it).
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -37,6 +44,10 @@ class FacilityFilter(admin.SimpleListFilter):
         value = self.value()
         if not value or not value.isdigit():
             return queryset
+        if not Facility.objects.for_user(request.user).filter(pk=value).exists():
+            # Filtering on a facility outside the scope would tell where the other side of
+            # a cross-scope pair is kept.
+            return queryset.none()
         return queryset.filter(Q(inmate_a__facility_id=value) | Q(inmate_b__facility_id=value))
 
 
@@ -64,7 +75,21 @@ class ReasonFilter(admin.SimpleListFilter):
 
 @admin.action(description=_("Merge the selected pairs that are safe to merge unseen (same NIK)"))
 def merge_safe_pairs(modeladmin, request, queryset):
-    merged, skipped = dedup.duplicates_auto_merge(candidates=list(queryset), user=request.user)
+    # Pairs with a record outside the user's scope are the admin's to decide.
+    inside = queryset.inside_scope(request.user)
+    outside = queryset.exclude(pk__in=inside.values("pk")).count()
+    if outside:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d pair with a record outside your area was left for the admin.",
+                "%(count)d pairs with a record outside your area were left for the admin.",
+                outside,
+            )
+            % {"count": outside},
+            level=messages.WARNING,
+        )
+    merged, skipped = dedup.duplicates_auto_merge(candidates=list(inside), user=request.user)
     modeladmin.message_user(
         request,
         ngettext("%(count)d pair merged.", "%(count)d pairs merged.", merged) % {"count": merged}
@@ -76,6 +101,28 @@ def merge_safe_pairs(modeladmin, request, queryset):
         )
         % {"count": skipped},
     )
+
+
+class DuplicateChangeList(ChangeList):
+    """The queue's page of pairs, each told which of its sides lie in the viewer's scope.
+
+    Worked out in memory from the facilities the page selected anyway
+    (``list_select_related``): no query per row.
+    """
+
+    def get_results(self, request):
+        super().get_results(request)
+        for candidate in self.result_list:  # evaluates the page once; the template reuses it
+            candidate.scope_sides = candidate.sides_in_scope(request.user)
+
+
+def _sides(obj: DuplicateCandidate) -> tuple[bool, bool]:
+    # Not worked out (a page other than the queue): show nothing of either side.
+    return getattr(obj, "scope_sides", (False, False))
+
+
+def _outside() -> str:
+    return format_html('<em class="dedup-outside">{}</em>', _("Outside your area (another regency/city)"))
 
 
 @admin.register(DuplicateCandidate)
@@ -113,8 +160,12 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
         second record, DPT record), not an OR over three joins: the latter
         made PostgreSQL read and join every pair of the country for a search.
         """
+        # Only records in the user's scope are searched: a word naming the other side of a
+        # cross-scope pair (its name, NIK, number) finds nothing.
+        scoped_inmates = Inmate.objects.for_user(request.user)
+        scoped_dpt = DptRecord.objects.for_user(request.user)
         for word in search_words(search_term):
-            inmates = Inmate.objects.filter(
+            inmates = scoped_inmates.filter(
                 word_filter(
                     word,
                     nik_fields=["nik", "nkk"],
@@ -122,9 +173,7 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
                     number_fields=["registration_number"],
                 )
             ).values("pk")
-            dpt = DptRecord.objects.filter(
-                word_filter(word, nik_fields=["nik"], name_fields=["name"])
-            ).values("pk")
+            dpt = scoped_dpt.filter(word_filter(word, nik_fields=["nik"], name_fields=["name"])).values("pk")
             pairs = DuplicateCandidate.objects.order_by()
             holding = (
                 pairs.filter(inmate_a__in=inmates)
@@ -148,15 +197,20 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
 
     @admin.display(description=_("record A"))
     def record_a(self, obj: DuplicateCandidate):
+        url = reverse("inmates:duplicate_compare", args=[obj.pk])
+        if not _sides(obj)[0]:
+            return format_html('<a href="{}">{}</a>', url, _outside())
         return format_html(
             '<a href="{}">{}</a><br><span class="quiet">{}</span>',
-            reverse("inmates:duplicate_compare", args=[obj.pk]),
+            url,
             obj.inmate_a.full_name,
             obj.inmate_a.registration_number,
         )
 
     @admin.display(description=_("record B / DPT"))
     def record_b(self, obj: DuplicateCandidate):
+        if not _sides(obj)[1]:
+            return _outside()
         if obj.inmate_b_id:
             return format_html(
                 '{}<br><span class="quiet">{}</span>',
@@ -174,6 +228,12 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
 
     @admin.display(description=_("facilities"))
     def facilities(self, obj: DuplicateCandidate):
+        inside_a, inside_b = _sides(obj)
+        if not (inside_a and inside_b):
+            codes = [obj.inmate_a.facility.code if inside_a else None]
+            if obj.inmate_b_id:
+                codes.append(obj.inmate_b.facility.code if inside_b else None)
+            return format_html_join(" / ", "{}", [(code or _("another regency/city"),) for code in codes])
         if obj.inmate_b_id and obj.inmate_b.facility_id != obj.inmate_a.facility_id:
             return format_html("{} / {}", obj.inmate_a.facility.code, obj.inmate_b.facility.code)
         return obj.inmate_a.facility.code
@@ -203,6 +263,36 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
         if candidate is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         return HttpResponseRedirect(reverse("inmates:duplicate_compare", args=[candidate.pk]))
+
+    def get_changelist(self, request, **kwargs):
+        return DuplicateChangeList
+
+    def _cross_scope(self, request, object_id) -> DuplicateCandidate | None:
+        """The pair, when a side of it lies outside the (officer) user's scope."""
+        if request.user.is_admin_role:
+            return None
+        candidate = (
+            self.get_queryset(request)
+            .select_related("inmate_a__facility", "inmate_b__facility", "dpt_record")
+            .filter(pk=object_id)
+            .first()
+        )
+        return candidate if candidate is not None and candidate.is_cross_scope(request.user) else None
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The history pages name both records; the comparison page shows a cross-scope pair's
+        # history without the other side.
+        object_id = admin.utils.unquote(object_id)
+        candidate = self._cross_scope(request, object_id)
+        if candidate is not None:
+            return HttpResponseRedirect(reverse("inmates:duplicate_compare", args=[candidate.pk]))
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        candidate = self._cross_scope(request, admin.utils.unquote(object_id))
+        if candidate is not None:
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

@@ -110,6 +110,30 @@ class DuplicateCandidateQuerySet(models.QuerySet):
             return self.filter(Q(inmate_a__in=inmates) | Q(inmate_b__in=inmates) | Q(dpt_record__in=dpt))
         return self.none()
 
+    def inside_scope(self, user) -> DuplicateCandidateQuerySet:
+        """The pairs whose every record lies inside the user's scope: those the user may decide.
+
+        A KPU officer also sees pairs that only touch their regency (their
+        inmate registered again in another regency, or on another regency's
+        DPT): those are "cross-scope", shown without the other side's personal
+        data and decided by an admin. The admin decides everything.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_admin_role:
+            return self.all()
+        if user.role == User.Role.RUTAN and user.facility_id:
+            return self.for_user(user)
+        if user.role == User.Role.KPU and user.regency_id:
+            inmates = Inmate.objects.filter(facility__regency_id=user.regency_id).values("pk")
+            dpt = DptRecord.objects.filter(regency_code=user.regency_id).values("pk")
+            return self.filter(
+                Q(inmate_a__in=inmates),
+                Q(inmate_b__isnull=True) | Q(inmate_b__in=inmates),
+                Q(dpt_record__isnull=True) | Q(dpt_record__in=dpt),
+            )
+        return self.none()
+
     def open(self) -> DuplicateCandidateQuerySet:
         return self.filter(status=DuplicateCandidate.Status.OPEN)
 
@@ -187,8 +211,43 @@ class DuplicateCandidate(models.Model):
         ]
 
     def __str__(self) -> str:
-        other = self.inmate_b or self.dpt_record
-        return f"{self.inmate_a} ~ {other}"
+        # No names: the admin writes this on every row of the queue (the checkbox's label) and
+        # in the history, where one side of a pair may lie outside the reader's scope.
+        return f"#{self.pk} ({self.get_kind_display()}, {self.score:.2f})"
+
+    def sides_in_scope(self, user) -> tuple[bool, bool]:
+        """Whether record A, and the other record (inmate B or the DPT record), lie in the user's scope.
+
+        Reads the records' facilities (``select_related`` them: the queue and
+        the comparison page do, so a page of pairs costs no query per row).
+        A pair with a side outside is "cross-scope": that side is shown without
+        personal data and only an admin decides the pair.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return False, False
+        if user.is_admin_role:
+            return True, True
+        if user.role == User.Role.RUTAN and user.facility_id:
+
+            def inside(inmate: Inmate) -> bool:
+                return inmate.facility_id == user.facility_id
+
+        elif user.role == User.Role.KPU and user.regency_id:
+
+            def inside(inmate: Inmate) -> bool:
+                return inmate.facility.regency_id == user.regency_id
+
+        else:
+            return False, False
+        if self.inmate_b_id:
+            return inside(self.inmate_a), inside(self.inmate_b)
+        return inside(self.inmate_a), (
+            user.role == User.Role.KPU and self.dpt_record.regency_code == user.regency_id
+        )
+
+    def is_cross_scope(self, user) -> bool:
+        """A side of the pair lies outside the user's scope (never for an admin)."""
+        return not all(self.sides_in_scope(user))
 
 
 class DedupRun(models.Model):

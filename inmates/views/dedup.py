@@ -3,6 +3,12 @@
 Every page reads through ``for_user``: a pair outside the user's scope is a
 404 (on GET and POST alike). Deciding needs the change permission on
 duplicate candidates (Rutan/Lapas officers and KPU officers have it).
+
+A cross-scope pair (a KPU officer's inmate that may be registered in another
+regency, or on its DPT) is shown with the side outside the user's scope
+reduced to a note and, per field, whether it matches (computed here; the
+values never reach the page). Only an admin merges, dismisses or confirms it:
+for officers the POSTs are a 403 and write nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -88,6 +94,44 @@ class Row:
     key: str | None = None  # merge key when the values can be chosen
     field_name: str = ""
     selected: str = ""  # "a" or "b": the side currently chosen in the merge form
+    # A cross-scope pair: the side outside the user's scope ("a" or "b"), whose cell shows
+    # only how its value compares with the other side's ("same", "different", "empty", or
+    # "hidden" for a value that is not compared), never the value.
+    hidden: str = ""
+    match: str = ""
+
+
+# What the side of a cross-scope pair outside the user's scope shows instead of its values.
+def _match_labels() -> dict[str, str]:
+    return {
+        "same": pgettext("duplicate match", "same"),
+        "different": pgettext("duplicate match", "different"),
+        "empty": pgettext("duplicate match", "empty"),
+        "hidden": pgettext("duplicate match", "not shown"),
+    }
+
+
+def outside_note(kind: str) -> str:
+    """The note on the side of a pair that lies outside the user's scope."""
+    if kind == DuplicateCandidate.Kind.DPT:
+        return gettext("DPT record outside your area (another regency/city): handled by the admin")
+    return gettext("Inmate outside your area (another regency/city): handled by the admin")
+
+
+def _match(shown, hidden) -> str:
+    """How the hidden side's value compares with the shown side's: computed here, never sent."""
+    if hidden is None or hidden == "":
+        return "empty"
+    return "same" if _comparable(shown) == _comparable(hidden) else "different"
+
+
+def _masked(row: Row, hidden: str, match: str) -> Row:
+    """``row`` with the cell of the ``hidden`` side replaced by a match indicator."""
+    label = _match_labels()[match]
+    differs = row.differs and match != "hidden"  # not even whether a hidden value differs
+    return dataclasses.replace(
+        row, differs=differs, key=None, field_name="", hidden=hidden, match=match, **{hidden: label}
+    )
 
 
 def _show(value) -> str:
@@ -115,12 +159,27 @@ def _comparable(value) -> str:
     return " ".join(str(value or "").split()).casefold()
 
 
-def inmate_rows(a: Inmate, b: Inmate) -> list[Row]:
+# Rows of a pair that say where a record is kept rather than who the person is: on the side
+# outside the user's scope they are not compared, only hidden.
+_NOT_COMPARED = {"facility", "registration_number"}
+
+
+def inmate_rows(a: Inmate, b: Inmate, *, hidden: str = "") -> list[Row]:
+    """The comparison of two inmate records; ``hidden`` ("a" or "b"): that side lies outside the
+    user's scope and shows only whether each value matches the other side's."""
     rows = []
     for name, key in INMATE_ROWS:
         field = Inmate._meta.get_field(name)
         attname = field.attname
-        differs = _comparable(getattr(a, attname)) != _comparable(getattr(b, attname))
+        value_a, value_b = getattr(a, attname), getattr(b, attname)
+        differs = _comparable(value_a) != _comparable(value_b)
+        if hidden:
+            shown_value, hidden_value = (value_b, value_a) if hidden == "a" else (value_a, value_b)
+            match = "hidden" if name in _NOT_COMPARED else _match(shown_value, hidden_value)
+            shown = _inmate_value(b if hidden == "a" else a, name)
+            row = Row(label=capfirst(field.verbose_name), a=shown, b=shown, differs=differs)
+            rows.append(_masked(row, hidden, match))
+            continue
         rows.append(
             Row(
                 label=capfirst(field.verbose_name),
@@ -134,27 +193,30 @@ def inmate_rows(a: Inmate, b: Inmate) -> list[Row]:
     return rows
 
 
-def dpt_rows(inmate: Inmate, record: DptRecord) -> list[Row]:
+def dpt_rows(inmate: Inmate, record: DptRecord, *, hidden: str = "") -> list[Row]:
+    """An inmate (A) next to a DPT record (B); ``hidden`` as in :func:`inmate_rows`."""
     rows = []
     for label, inmate_field, dpt_field in DPT_ROWS:
         mine, theirs = getattr(inmate, inmate_field), getattr(record, dpt_field)
-        rows.append(
-            Row(
-                label=str(label),
-                a=_show(mine),
-                b=_show(theirs),
-                differs=_comparable(mine) != _comparable(theirs),
-            )
+        row = Row(
+            label=str(label),
+            a=_show(mine),
+            b=_show(theirs),
+            differs=_comparable(mine) != _comparable(theirs),
         )
-    rows.append(Row(label=gettext("Home TPS"), a="—", b=_show(record.tps), differs=True))
-    rows.append(
-        Row(
-            label=gettext("Source"),
-            a=f"{inmate.facility} · {inmate.registration_number}",
-            b=gettext("%(file)s line %(line)d") % {"file": record.dpt_file.name, "line": record.line},
-            differs=True,
-        )
+        if hidden:
+            row = _masked(row, hidden, _match(theirs, mine) if hidden == "a" else _match(mine, theirs))
+        rows.append(row)
+    home = Row(label=gettext("Home TPS"), a="—", b=_show(record.tps), differs=True)
+    source = Row(
+        label=gettext("Source"),
+        a=f"{inmate.facility} · {inmate.registration_number}",
+        b=gettext("%(file)s line %(line)d") % {"file": record.dpt_file.name, "line": record.line},
+        differs=True,
     )
+    if hidden:
+        home, source = _masked(home, hidden, "hidden"), _masked(source, hidden, "hidden")
+    rows.extend([home, source])
     return rows
 
 
@@ -176,6 +238,27 @@ def _get_candidate(request: HttpRequest, pk: int, perm: str) -> DuplicateCandida
     return candidate
 
 
+def _get_decidable(request: HttpRequest, pk: int) -> DuplicateCandidate:
+    """A pair the user may decide: in their scope, with every record of it (else 403, nothing written)."""
+    candidate = _get_candidate(request, pk, DECIDE_PERM)
+    if candidate.is_cross_scope(request.user):
+        raise PermissionDenied(
+            gettext(
+                "A record of this pair lies outside your area (another regency/city): an admin decides it."
+            )
+        )
+    return candidate
+
+
+def _hidden_side(user: User, candidate: DuplicateCandidate) -> str:
+    """The side of a cross-scope pair outside the user's scope ("a" or "b"); "" when both are inside."""
+    inside_a, inside_b = candidate.sides_in_scope(user)
+    if inside_a and inside_b:
+        return ""
+    # for_user lets a pair through only when it touches the scope: one side is inside.
+    return "a" if not inside_a else "b"
+
+
 def _default_values(a: Inmate, b: Inmate, survivor_side: str, keys: list[str]) -> dict[str, str]:
     """The survivor's value, unless it is empty and the other record has one."""
     other_side = "b" if survivor_side == "a" else "a"
@@ -191,7 +274,12 @@ def _default_values(a: Inmate, b: Inmate, survivor_side: str, keys: list[str]) -
 def _compare_context(
     request: HttpRequest, candidate: DuplicateCandidate, form: MergeForm | None = None
 ) -> dict:
-    can_decide = request.user.has_perm(DECIDE_PERM) and candidate.status == DuplicateCandidate.Status.OPEN
+    hidden = _hidden_side(request.user, candidate)
+    can_decide = (
+        request.user.has_perm(DECIDE_PERM)
+        and candidate.status == DuplicateCandidate.Status.OPEN
+        and not hidden
+    )
     context = {
         **admin.site.each_context(request),
         "opts": DuplicateCandidate._meta,
@@ -200,8 +288,29 @@ def _compare_context(
         "reasons": dedup.reason_labels(candidate.reasons),
         "can_decide": can_decide,
         "history": candidate.history.select_related("history_user").order_by("-history_date")[:20],
+        "hidden": hidden,
+        "label_a": gettext("Record A"),
     }
     a = candidate.inmate_a
+    if hidden:
+        # A cross-scope pair: the side outside the user's scope never reaches the template.
+        rows = (
+            inmate_rows(a, candidate.inmate_b, hidden=hidden)
+            if candidate.kind == DuplicateCandidate.Kind.INMATE_PAIR
+            else dpt_rows(a, candidate.dpt_record, hidden=hidden)
+        )
+        label_b = (
+            gettext("Record B")
+            if candidate.kind == DuplicateCandidate.Kind.INMATE_PAIR
+            else gettext("DPT record")
+        )
+        context.update({"rows": rows, "label_b": label_b, "outside_note": outside_note(candidate.kind)})
+        if hidden == "a":
+            context["label_a"] = outside_note(DuplicateCandidate.Kind.INMATE_PAIR)
+        else:
+            context["label_b"] = outside_note(candidate.kind)
+            context["a"] = a
+        return context
     if candidate.kind == DuplicateCandidate.Kind.INMATE_PAIR:
         b = candidate.inmate_b
         rows = inmate_rows(a, b)
@@ -246,7 +355,7 @@ def _changelist_url() -> str:
 @require_POST
 def duplicate_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge the pair with the values chosen on the comparison page."""
-    candidate = _get_candidate(request, pk, DECIDE_PERM)
+    candidate = _get_decidable(request, pk)
     if candidate.kind != DuplicateCandidate.Kind.INMATE_PAIR:
         raise PermissionDenied
     a, b = candidate.inmate_a, candidate.inmate_b
@@ -279,7 +388,7 @@ def duplicate_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def duplicate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     """Record "not the same person"; the pair is not proposed again unless a record changes."""
-    candidate = _get_candidate(request, pk, DECIDE_PERM)
+    candidate = _get_decidable(request, pk)
     try:
         dedup.duplicate_dismiss(candidate=candidate, user=request.user)
     except ValidationError as exc:
@@ -296,7 +405,7 @@ def duplicate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dpt_match_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm that the inmate is the voter on that home DPT (to move as DPTb)."""
-    candidate = _get_candidate(request, pk, DECIDE_PERM)
+    candidate = _get_decidable(request, pk)
     try:
         dedup.dpt_match_confirm(candidate=candidate, user=request.user)
     except ValidationError as exc:
