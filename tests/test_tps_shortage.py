@@ -182,7 +182,8 @@ def test_ballots_command_warns_about_the_plan_and_the_shortage_at_once(
     election, blora, fixed, tmp_path, capsys
 ):
     bulk_inmates(blora, 15, prefix="Bojonegoro", domicile_region_id=home("bojonegoro"))
-    run_ballots(tmp_path)
+    with translation.override("en"):  # the command speaks the active language (Indonesian by default)
+        run_ballots(tmp_path)
     err = capsys.readouterr().err
     assert "OUT OF DATE" in err and "15 voters projected for voting day are on no TPS" in err
     (shortage,) = [line for line in err.splitlines() if line.startswith("SHORTAGE")]
