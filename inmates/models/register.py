@@ -193,7 +193,14 @@ class User(AbstractUser):
 
     @property
     def can_see_full_nik(self) -> bool:
-        """Full NIK/NKK for the officers who work with the records; masked for KPU exports by default."""
+        """Whether this user may ask for full NIK/NKK in exports (an explicit choice each time).
+
+        Every active officer works with the full numbers of their own scope: Rutan
+        staff enter them, KPU officers match them against the DPT. Exports are
+        masked unless full numbers are asked for, each such export is in the
+        access log, and anything meant for posting (the printable DPT, PDF) is
+        always masked, whoever asks.
+        """
         return self.is_active and (self.is_admin_role or self.role in (self.Role.RUTAN, self.Role.KPU))
 
 
