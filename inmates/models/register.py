@@ -213,6 +213,8 @@ class CustodyStatus(models.TextChoices):
 
 class InmateQuerySet(models.QuerySet):
     def for_user(self, user) -> InmateQuerySet:
+        if getattr(user, "is_authenticated", False) and user.is_active and user.is_admin_role:
+            return self.all()  # not "facility IN (every facility)": that subquery slows the admin's searches
         return self.filter(facility__in=Facility.objects.for_user(user))
 
     def active(self) -> InmateQuerySet:
