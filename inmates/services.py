@@ -31,7 +31,10 @@ def _as_history_user(instance, user: User | None) -> None:
 @transaction.atomic
 def inmate_register(*, facility: Facility, user: User | None, **fields) -> Inmate:
     """Add an inmate to a facility's register with an admission event."""
-    inmate = Inmate(facility=facility, **fields)
+    return _register_new(Inmate(facility=facility, **fields), user)
+
+
+def _register_new(inmate: Inmate, user: User | None) -> Inmate:
     inmate.full_clean()
     inmate.refresh_warnings()
     _as_history_user(inmate, user)
@@ -60,15 +63,7 @@ def inmate_update(*, inmate: Inmate, user: User | None, **fields) -> Inmate:
 def inmate_save(*, inmate: Inmate, user: User | None) -> Inmate:
     """Save a form-built instance (new or changed) through the register's rules."""
     if inmate.pk is None:
-        inmate.full_clean()
-        inmate.refresh_warnings()
-        _as_history_user(inmate, user)
-        inmate.save()
-        CustodyEvent.objects.create(
-            inmate=inmate, kind=CustodyEvent.Kind.ADMISSION, date=inmate.admission_date, created_by=user
-        )
-        inmate_refresh_custody_status(inmate=inmate, user=user)
-        return inmate
+        return _register_new(inmate, user)
     return _save_changed(inmate=inmate, user=user, stored_admission=_locked_admission_date(inmate))
 
 
