@@ -281,8 +281,11 @@ def custody_statuses_refresh(
     """
     today = today or timezone.localdate()
     status_today = _status_on(today)
+    # Records without events up to today keep their status: only the events decide here.
+    has_events = models.Exists(CustodyEvent.objects.filter(inmate=OuterRef("pk"), date__lte=today))
     stale = list(
-        Inmate.objects.annotate(_status_today=status_today)
+        Inmate.objects.filter(has_events)
+        .annotate(_status_today=status_today)
         .filter(~Q(custody_status=F("_status_today")))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -59,6 +59,15 @@ def test_an_event_whose_day_has_come_changes_the_stored_status(blora):
     assert statuses(inmates) == [CustodyStatus.RELEASED, CustodyStatus.IN_CUSTODY, CustodyStatus.IN_CUSTODY]
 
 
+def test_a_record_without_events_keeps_its_stored_status(blora):
+    (old_record,) = Inmate.objects.bulk_create(
+        [Inmate(facility=blora, **inmate_data(custody_status=CustodyStatus.RELEASED))]
+    )
+    assert services.custody_statuses_refresh(today=D(2024, 3, 1)) == 0
+    old_record.refresh_from_db()
+    assert old_record.custody_status == CustodyStatus.RELEASED
+
+
 def test_each_refreshed_status_leaves_a_history_row(blora):
     released, stays = register(blora, 2)
     release_ahead([released], D(2024, 1, 15))

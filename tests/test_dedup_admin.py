@@ -719,3 +719,10 @@ def test_saving_an_unrelated_record_warns_nothing(client, make_inmate, blora, ru
     response = client.post(reverse("admin:inmates_inmate_add"), data, follow=True)
     assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
     assert not DuplicateCandidate.objects.exists()
+
+
+@pytest.mark.parametrize("suffix", ["history/", "history/1/"])
+def test_a_malformed_pair_id_in_the_history_urls_is_not_a_server_error(client, kpu_blora_officer, suffix):
+    client.force_login(kpu_blora_officer)
+    response = client.get(f"/admin/inmates/duplicatecandidate/abc/{suffix}")
+    assert response.status_code == 404

@@ -125,3 +125,9 @@ def test_rutan_officer_cannot_manage_users_or_facilities(client, rutan_blora_off
     client.force_login(rutan_blora_officer)
     assert client.get(reverse("admin:inmates_user_changelist")).status_code == 403
     assert client.get(reverse("admin:inmates_facility_add")).status_code == 403
+
+
+@pytest.mark.parametrize("suffix", ["history/", "history/1/"])
+def test_a_malformed_inmate_id_in_the_history_urls_is_a_404(client, rutan_blora_officer, suffix):
+    client.force_login(rutan_blora_officer)
+    assert client.get(f"/admin/inmates/inmate/abc/{suffix}").status_code == 404

@@ -10,7 +10,7 @@ confirm the record exists.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -67,7 +67,11 @@ class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """
 
     def _ensure_visible(self, request, object_id) -> None:
-        if not self.get_queryset(request).filter(pk=object_id).exists():
+        try:
+            visible = self.get_queryset(request).filter(pk=object_id).exists()
+        except (ValueError, ValidationError):  # a malformed id in the URL
+            visible = False
+        if not visible:
             raise Http404
 
     def history_view(self, request, object_id, extra_context=None):

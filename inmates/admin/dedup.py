@@ -269,8 +269,8 @@ class DuplicateCandidateAdmin(ScopedHistoryAdmin):
 
     def _cross_scope(self, request, object_id) -> DuplicateCandidate | None:
         """The pair, when a side of it lies outside the (officer) user's scope."""
-        if request.user.is_admin_role:
-            return None
+        if request.user.is_admin_role or not str(object_id).isdigit():
+            return None  # a malformed id: Django's own view answers it (404 or redirect)
         candidate = (
             self.get_queryset(request)
             .select_related("inmate_a__facility", "inmate_b__facility", "dpt_record")
