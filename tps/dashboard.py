@@ -29,7 +29,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from inmates import custody
 from inmates.models import CustodyEvent, DuplicateCandidate, Facility, Inmate, User
 from tps import eligibility, projection, selectors
 from tps.eligibility import judge
@@ -257,7 +256,7 @@ def _projected_voters(
     The same population (inside on ``min(today, voting day)`` or arriving by
     voting day), judged for voting day on the facts of ``selectors.facts_for``
     for that day: those facts differ from today's only in what the custody
-    history says about that day, so today's are reused (building them again
+    history says about that day (``selectors.custody_facts``), so today's are reused (building them again
     would double the cost of the page). tests/test_dashboard.py checks the
     result against the service.
     """
@@ -267,17 +266,10 @@ def _projected_voters(
     for inmate, history, open_facts in histories:
         if not selectors.present_between(history, start, day):
             continue
-        status = custody.status_on(history, day)
-        custody_then = (
-            None if status == "in_custody" else False,
-            status == "deceased",
-            status == "transferred",
-        )
+        custody_then = selectors.custody_facts(history, day)
         facts = open_facts
-        if (facts.in_custody_on_day, facts.died, facts.transferred) != custody_then:
-            facts = dataclasses.replace(
-                facts, in_custody_on_day=custody_then[0], died=custody_then[1], transferred=custody_then[2]
-            )
+        if any(getattr(facts, name) != value for name, value in custody_then.items()):
+            facts = dataclasses.replace(facts, **custody_then)
         if judge(facts, day).is_eligible:
             voters.append(
                 stations.ProjectedVoter(inmate_id=inmate.pk, domicile_code=inmate.domicile_region_id)

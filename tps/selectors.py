@@ -62,11 +62,6 @@ def facts_for(
     ``inmate`` may also be a historical record (simple-history) of an inmate:
     only plain attributes are read. ``today`` defaults to the local date.
     """
-    status = custody.status_on(events, day)
-    # The history decides only when it says the person is gone by that day (or
-    # not yet admitted); while it says "inside", the expected release date
-    # still decides a future voting day.
-    in_custody = None if status == "in_custody" else False
     return VoterFacts(
         citizenship=inmate.citizenship,
         nik=inmate.nik,
@@ -76,13 +71,26 @@ def facts_for(
         voting_right_revoked=inmate.voting_right_revoked,
         custody_type=inmate.custody_type,
         expected_release_date=inmate.expected_release_date,
-        in_custody_on_day=in_custody,
         is_confirmed_duplicate=inmate.duplicate_of_id is not None,
         domicile_code=inmate.domicile_region_id,
-        died=status == "deceased",
-        transferred=status == "transferred",
         register_date=today or timezone.localdate(),
+        **custody_facts(events, day),
     )
+
+
+def custody_facts(events: Events, day: datetime.date) -> dict[str, bool | None]:
+    """The ``VoterFacts`` fields the custody history decides for ``day``.
+
+    The history decides only when it says the person is gone by that day (or
+    not yet admitted); while it says "inside", the expected release date
+    still decides a future voting day.
+    """
+    status = custody.status_on(events, day)
+    return {
+        "in_custody_on_day": None if status == "in_custody" else False,
+        "died": status == "deceased",
+        "transferred": status == "transferred",
+    }
 
 
 def facts_present_on(
