@@ -256,9 +256,9 @@ def _projected_voters(
     The same population (inside on ``min(today, voting day)`` or arriving by
     voting day), judged for voting day on the facts of ``selectors.facts_for``
     for that day: those facts differ from today's only in what the custody
-    history says about that day (``selectors.custody_facts``), so today's are reused (building them again
-    would double the cost of the page). tests/test_dashboard.py checks the
-    result against the service.
+    history says about that day (``selectors.custody_facts``), so today's are
+    reused (building them again would double the cost of the page).
+    tests/test_dashboard.py checks the result against the service.
     """
     day = election.voting_day
     start = min(today, day)
