@@ -149,22 +149,27 @@ def _build_side(name, facility, rutan_officer, kpu_officer, election, make_inmat
         status=ImportJob.Status.PREVIEW,
     )
     dedup_run = DedupRun.objects.create(facility=facility, started_by=rutan_officer)
-    voter_list = VoterList.objects.create(
-        election=election,
-        facility=facility,
-        version=1,
-        judged_on=election.voting_day,
-        created_by=rutan_officer,
-    )
-    entry = VoterListEntry.objects.create(
-        voter_list=voter_list,
-        inmate=inmate,
-        registration_number=registration,
-        full_name=person_name,
-        nik=nik,
-        status="eligible",
-        category="DPT",
-    )
+
+    def list_with_entry(version: int) -> tuple[VoterList, VoterListEntry]:
+        voter_list = VoterList.objects.create(
+            election=election,
+            facility=facility,
+            version=version,
+            judged_on=election.voting_day,
+            created_by=rutan_officer,
+        )
+        entry = VoterListEntry.objects.create(
+            voter_list=voter_list,
+            inmate=inmate,
+            registration_number=registration,
+            full_name=person_name,
+            nik=nik,
+            status="eligible",
+            category="DPT",
+        )
+        return voter_list, entry
+
+    voter_list, entry = list_with_entry(1)
     comment = f"{name}-catatan-rahasia"
     list_event = VoterListEvent.objects.create(
         voter_list=voter_list, action="generated", user=rutan_officer, comment=comment
@@ -172,22 +177,7 @@ def _build_side(name, facility, rutan_officer, kpu_officer, election, make_inmat
     # Submitted: the state in which KPU may act on it and the officer may not edit.
     VoterList.objects.filter(pk=voter_list.pk).update(status=VoterList.Status.SUBMITTED)
     # The next version, still a draft the facility's officer edits.
-    draft = VoterList.objects.create(
-        election=election,
-        facility=facility,
-        version=2,
-        judged_on=election.voting_day,
-        created_by=rutan_officer,
-    )
-    draft_entry = VoterListEntry.objects.create(
-        voter_list=draft,
-        inmate=inmate,
-        registration_number=registration,
-        full_name=person_name,
-        nik=nik,
-        status="eligible",
-        category="DPT",
-    )
+    draft, draft_entry = list_with_entry(2)
     tps = Tps.objects.create(election=election, facility=facility, number="901", capacity=300)
     assignment = TpsAssignment.objects.create(election=election, tps=tps, inmate=inmate, order_number=1)
     allocation = BallotAllocation.objects.create(tps=tps, ballot_type="PPWP", voters=1, reserve=1, total=2)
